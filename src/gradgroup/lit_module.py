@@ -1,0 +1,125 @@
+"""The LightningModule that trains any encoder/decoder variant (shared/paper.md section 5).
+
+- Loss: weighted cross-entropy, ignore_index 255 (ERFNet's Cityscapes weights, histogram weights, or none).
+- Optimiser: Adam (betas 0.9/0.999, eps 1e-8, weight decay 1e-4) with ERFNet's poly schedule
+  (1 - epoch/epochs)^0.9 stepped per epoch. Optional separate encoder lr for the first epochs, which is
+  how the paper's phase 2 keeps a pretrained encoder almost frozen (5e-20) while the decoder warms up.
+- Metric: torchmetrics' multiclass Jaccard index per class. mIoU convention (pinned in a test): a class
+  absent from both ground truth and prediction is left out of the mean (as cityscapesscripts does); a
+  class predicted but absent from the ground truth scores 0. ERFNet's own evaluator would count it as 0.
+- Evaluation happens at the label resolution the datamodule gives (the paper: ground truth subsampled
+  by 2); logits are bilinearly resized to it when the network's output differs.
+- `encoder_only`: the encoder with its 1x1 head on labels downsampled by 8 (ERFNet's first stage).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.classification import MulticlassJaccardIndex
+
+IGNORE_INDEX = 255
+
+
+def downsample_labels(target: torch.Tensor, factor: int) -> torch.Tensor:
+    """Nearest-neighbour label downsampling (ERFNet's encoder stage trains on labels / 8)."""
+    h, w = target.shape[-2] // factor, target.shape[-1] // factor
+    return F.interpolate(target[:, None].float(), size=(h, w), mode="nearest")[:, 0].long()
+
+
+class SegmentationModule(pl.LightningModule):
+    def __init__(self, model: nn.Module, class_names: Sequence[str], class_weights: torch.Tensor | None = None,
+                 lr: float = 5e-4, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-4, poly_power: float = 0.9, encoder_only: bool = False,
+                 encoder_lr: float | None = None, encoder_lr_epochs: int = 0):
+        super().__init__()
+        self.model = model
+        self.class_names = list(class_names)
+        self.encoder_only = encoder_only
+        self.save_hyperparameters(ignore=["model", "class_weights"])
+        if class_weights is not None:
+            class_weights = torch.as_tensor(class_weights, dtype=torch.float32)
+        self.register_buffer("class_weights", class_weights, persistent=False)
+        n = len(self.class_names)
+        # zero_division=nan marks classes absent from both GT and prediction, so nanmean skips them
+        self.val_iou = MulticlassJaccardIndex(n, average="none", ignore_index=IGNORE_INDEX, zero_division=float("nan"))
+        self.test_iou = MulticlassJaccardIndex(n, average="none", ignore_index=IGNORE_INDEX, zero_division=float("nan"))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x, encoder_only=self.encoder_only)
+
+    def _logits_and_target(self, batch):
+        image, target = batch
+        logits = self(image)
+        if self.encoder_only:
+            factor = max(1, target.shape[-1] // logits.shape[-1])
+            target = downsample_labels(target, factor)
+        if logits.shape[-2:] != target.shape[-2:]:
+            logits = F.interpolate(logits, size=target.shape[-2:], mode="bilinear", align_corners=False)
+        return logits, target
+
+    def _loss(self, logits, target):
+        return F.cross_entropy(logits, target, weight=self.class_weights, ignore_index=IGNORE_INDEX)
+
+    def training_step(self, batch, batch_idx):
+        logits, target = self._logits_and_target(batch)
+        loss = self._loss(logits, target)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"training loss is {loss.item()} at epoch {self.current_epoch}, "
+                                     f"step {batch_idx}: lower optim.lr or check the data")
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=target.shape[0])
+        return loss
+
+    def _eval_step(self, batch, metric, stage):
+        logits, target = self._logits_and_target(batch)
+        self.log(f"{stage}/loss", self._loss(logits, target), on_epoch=True, batch_size=target.shape[0])
+        metric.update(logits.argmax(1), target)
+
+    def validation_step(self, batch, batch_idx):
+        self._eval_step(batch, self.val_iou, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._eval_step(batch, self.test_iou, "test")
+
+    def _log_iou(self, metric, stage):
+        per_class = metric.compute()
+        metric.reset()
+        self.log(f"{stage}/miou", torch.nanmean(per_class) * 100, prog_bar=True)
+        for name, iou in zip(self.class_names, per_class):
+            self.log(f"{stage}/iou/{name}", iou * 100)
+        return per_class
+
+    def on_validation_epoch_end(self):
+        self.last_val_class_iou = self._log_iou(self.val_iou, "val")
+
+    def on_test_epoch_end(self):
+        self.last_test_class_iou = self._log_iou(self.test_iou, "test")
+
+    def on_train_epoch_start(self):
+        self.log("train/lr", self.trainer.optimizers[0].param_groups[-1]["lr"])
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        enc = [p for n, p in self.model.named_parameters() if n.startswith("encoder.")]
+        rest = [p for n, p in self.model.named_parameters() if not n.startswith("encoder.")]
+        groups = [{"params": enc, "name": "encoder"}]
+        if rest:
+            groups.append({"params": rest, "name": "decoder"})
+        opt = torch.optim.Adam(groups, lr=hp.lr, betas=tuple(hp.betas), eps=hp.eps, weight_decay=hp.weight_decay)
+        max_epochs = max(1, self.trainer.max_epochs or 1)
+
+        def poly(epoch: int) -> float:
+            return (1 - epoch / max_epochs) ** hp.poly_power
+
+        def encoder_factor(epoch: int) -> float:
+            # phase 2 of the paper: encoder at encoder_lr for the first encoder_lr_epochs, then like the rest
+            if hp.encoder_lr is not None and epoch < hp.encoder_lr_epochs:
+                return hp.encoder_lr / hp.lr * poly(epoch)
+            return poly(epoch)
+
+        lambdas = [encoder_factor] + ([poly] if rest else [])
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambdas)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}

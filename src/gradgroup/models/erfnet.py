@@ -1,0 +1,148 @@
+"""ERFNet and its efficient variants, built from a layer plan (shared/paper.md section 2).
+
+Encoder layers are numbered as in ERFNet: 1 Down(3,16); 2 Down(16,64); 3-7 Non-bt-1D(64);
+8 Down(64,128); 9-16 Non-bt-1D(128) with dilations 2,4,8,16,2,4,8,16. A variant replaces the residual
+blocks at chosen layer indices by D/DGC/DGCS blocks: all 13 ("starred", Table 1 of the paper), layers
+6-7 and 13-16 ("selective", Table 2), or any list. Decoders: ERFNet's, or the paper's light decoder.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from .blocks import DepthwiseSeparableBlock, Downsampler, LightUpsampler, NonBottleneck1D, Upsampler
+
+# (channels, dilation, dropout) of each residual encoder layer, as in ERFNet's reference encoder.
+RESIDUAL_LAYERS = {
+    **{i: (64, 1, 0.03) for i in range(3, 8)},
+    **{9 + k: (128, d, 0.3) for k, d in enumerate([2, 4, 8, 16, 2, 4, 8, 16])},
+}
+PLACEMENTS = {
+    "starred": sorted(RESIDUAL_LAYERS),
+    "selective": [6, 7, 13, 14, 15, 16],
+    "none": [],
+}
+# block kind -> (pointwise kind for fixed grouping, channel shuffle after the first 1x1)
+BLOCK_KINDS = {"nonbt1d": None, "d": ("dense", False), "dgc": ("group", False), "dgcs": ("group_shuffle", True)}
+DECODERS = ("erfnet", "light", "light_all_d")
+
+
+def resolve_layers(layers: str | Iterable[int]) -> list[int]:
+    """Turn a placement name or a list of encoder layer indices into a validated sorted list."""
+    if isinstance(layers, str):
+        if layers not in PLACEMENTS:
+            raise ConfigError(f"model.encoder.layers: unknown placement {layers!r}; expected one of "
+                              f"{sorted(PLACEMENTS)} or a list of encoder layer indices from {sorted(RESIDUAL_LAYERS)}.")
+        return list(PLACEMENTS[layers])
+    idx = sorted({int(i) for i in layers})
+    bad = [i for i in idx if i not in RESIDUAL_LAYERS]
+    if bad:
+        raise ConfigError(f"model.encoder.layers: {bad} are not residual encoder layers; "
+                          f"valid indices are {sorted(RESIDUAL_LAYERS)} (1, 2 and 8 are downsamplers).")
+    return idx
+
+
+def make_block(kind: str, channels: int, dilation: int, dropout: float, groups: int = 1,
+               gradual: bool = False, where: str = "block") -> nn.Module:
+    """Build one residual block by kind name; `gradual` swaps the grouped 1x1 convs for annealed ones."""
+    if kind not in BLOCK_KINDS:
+        raise ConfigError(f"{where}: unknown block {kind!r}; expected one of {sorted(BLOCK_KINDS)} (model.encoder.block).")
+    if kind == "nonbt1d":
+        return NonBottleneck1D(channels, dilation, dropout)
+    pointwise, shuffle = BLOCK_KINDS[kind]
+    if gradual:
+        if pointwise == "dense":
+            raise ConfigError(f"{where}: gradual grouping needs a grouped block (dgc or dgcs), not {kind!r} "
+                              f"(model.encoder.gradual).")
+        pointwise = "gradual"
+    return DepthwiseSeparableBlock(channels, dilation, dropout, pointwise, groups, shuffle, where=where)
+
+
+class Encoder(nn.Module):
+    """ERFNet's encoder with the residual blocks at `layers` replaced by `block` blocks.
+
+    `head` is the 1x1 classifier used when the encoder is trained alone on labels downsampled by 8
+    (ERFNet's first stage and the paper's phase 1); it is not part of the deployed encoder-decoder.
+    """
+
+    def __init__(self, block: str = "nonbt1d", groups: int = 1, layers: str | Sequence[int] = "none",
+                 gradual: bool = False, num_classes: int = 19, with_head: bool = False):
+        super().__init__()
+        efficient = set(resolve_layers(layers))
+        modules: list[nn.Module] = []
+        for idx in range(1, 17):
+            if idx in (1, 2, 8):
+                modules.append(Downsampler(*{1: (3, 16), 2: (16, 64), 8: (64, 128)}[idx]))
+                continue
+            ch, dil, drop = RESIDUAL_LAYERS[idx]
+            kind = block if idx in efficient else "nonbt1d"
+            modules.append(make_block(kind, ch, dil, drop, groups, gradual, where=f"encoder layer {idx}"))
+        self.layers = nn.ModuleList(modules)
+        self.head = nn.Conv2d(128, num_classes, 1, bias=True) if with_head else None
+
+    def forward(self, x: torch.Tensor, predict: bool = False) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return self.head(x) if predict else x
+
+
+class Decoder(nn.Module):
+    """ERFNet's decoder, or the paper's light decoder (shared/paper.md section 2, *derived* reading).
+
+    "light": Up1x1(128,64), D(64), Non-bt-1D(64), Up1x1(64,16), D(16), Non-bt-1D(16), 2x2 deconv; the only
+    reading under which the paper's Table 4 counts match. "light_all_d": every decoder block a D block.
+    """
+
+    def __init__(self, name: str = "erfnet", num_classes: int = 19):
+        super().__init__()
+        if name not in DECODERS:
+            raise ConfigError(f"model.decoder.name: unknown decoder {name!r}; expected one of {DECODERS}.")
+        up = Upsampler if name == "erfnet" else LightUpsampler
+
+        def stage(ch: int) -> list[nn.Module]:
+            first = NonBottleneck1D(ch) if name == "erfnet" else DepthwiseSeparableBlock(ch)
+            second = DepthwiseSeparableBlock(ch) if name == "light_all_d" else NonBottleneck1D(ch)
+            return [first, second]
+
+        self.layers = nn.ModuleList([up(128, 64), *stage(64), up(64, 16), *stage(16)])
+        self.output_conv = nn.ConvTranspose2d(16, num_classes, 2, stride=2, padding=0, output_padding=0, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return self.output_conv(x)
+
+
+class SegmentationNet(nn.Module):
+    """Encoder + decoder; `encoder_only=True` runs the encoder with its 1x1 head (1/8 resolution logits)."""
+
+    def __init__(self, encoder: Encoder, decoder: Decoder | None):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, x: torch.Tensor, encoder_only: bool = False) -> torch.Tensor:
+        if encoder_only or self.decoder is None:
+            return self.encoder(x, predict=True)
+        return self.decoder(self.encoder(x))
+
+
+def build_model(num_classes: int = 19, encoder: dict | None = None, decoder: dict | None = None,
+                encoder_only: bool = False) -> SegmentationNet:
+    """Build a model from the `model` config group (plain dicts, so tests need no Hydra).
+
+    encoder: {block, groups, layers, gradual}; decoder: {name}. `encoder_only` builds phase 1 of the
+    paper's procedure: the encoder with its classifier and no decoder.
+    """
+    encoder = dict(encoder or {})
+    decoder = dict(decoder or {})
+    known = {"block", "groups", "layers", "gradual"}
+    unknown = set(encoder) - known
+    if unknown:
+        raise ConfigError(f"model.encoder: unknown keys {sorted(unknown)}; expected {sorted(known)}.")
+    enc = Encoder(num_classes=num_classes, with_head=encoder_only, **encoder)
+    dec = None if encoder_only else Decoder(decoder.get("name", "erfnet"), num_classes)
+    return SegmentationNet(enc, dec)
