@@ -1,0 +1,19 @@
+"""Shared test helpers: compose the project's Hydra configs the way the CLIs do."""
+from __future__ import annotations
+
+from hydra import compose, initialize_config_dir
+
+from gradgroup.config_paths import CONF_DIR, register_resolvers
+
+register_resolvers()
+
+
+def compose_cfg(overrides: list[str] | None = None, config_name: str = "train"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name=config_name, overrides=overrides or [])
+
+
+def experiment_names(table: str | None = None) -> list[str]:
+    names = sorted(str(p.relative_to(CONF_DIR / "experiment").with_suffix(""))
+                   for p in (CONF_DIR / "experiment").rglob("*.yaml"))
+    return [n for n in names if table is None or n.startswith(table + "/")]
