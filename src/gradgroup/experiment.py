@@ -2,6 +2,12 @@
 
 Called by `gradgroup.train.train`, which owns the run record. Everything that can reject bad input
 (model config, data root, files) runs before `Trainer.fit`, so a bad job fails in seconds.
+
+Two procedures (`procedure.name`):
+- `standard`: the whole network trained at once (the paper's Tables 3 and 5, trained from scratch);
+  with `grouping=gradual` the GradualGrouping callback anneals the grouped 1x1 convs meanwhile.
+- `two_phase`: the paper's section 4 procedure, in `gradgroup.procedure`.
+After training, gradual convs are converted to real grouped convs and the converted model is tested.
 """
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ from .errors import ConfigError
 from .lit_module import SegmentationModule
 from .models import build_model
 
+PROCEDURES = ("standard", "two_phase")
+
 
 def model_kwargs(cfg: DictConfig, **overrides) -> dict:
     """The `model` config group as plain kwargs for `build_model`."""
@@ -25,20 +33,30 @@ def model_kwargs(cfg: DictConfig, **overrides) -> dict:
     return kwargs
 
 
-def deployable_model(cfg: DictConfig) -> torch.nn.Module:
-    """The network as deployed: no encoder head, gradual convs already converted to grouped convs.
+def deploy_kwargs(cfg: DictConfig) -> dict:
+    """`build_model` kwargs of the deployed network: gradual convs already converted, no encoder head.
 
-    A converted gradual model has exactly the architecture of the same model built without `gradual`,
-    so its params and MACs are counted on that build (no training needed).
+    A converted gradual model has exactly the architecture of the same model built without `gradual`.
     """
     kwargs = model_kwargs(cfg)
     kwargs["encoder"] = {**kwargs.get("encoder", {}), "gradual": False}
-    return build_model(**kwargs)
+    return kwargs
+
+
+def deployable_model(cfg: DictConfig) -> torch.nn.Module:
+    return build_model(**deploy_kwargs(cfg))
 
 
 def measure_complexity(cfg: DictConfig) -> dict:
     c = cfg.complexity
     return complexity_report(deployable_model(cfg), tuple(c.input_hw), c.convention)
+
+
+def make_datamodule(cfg: DictConfig):
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")  # validates the data root and every file before training starts
+    return datamodule
 
 
 def class_weights(cfg: DictConfig, datamodule) -> torch.Tensor | None:
@@ -54,18 +72,18 @@ def class_weights(cfg: DictConfig, datamodule) -> torch.Tensor | None:
     raise ConfigError(f"loss.weights: unknown value {kind!r}; expected erfnet, histogram or none.")
 
 
-def make_loggers(cfg: DictConfig, run_dir: Path) -> list:
+def make_loggers(cfg: DictConfig, run_dir: Path, suffix: str = "") -> list:
     from pytorch_lightning.loggers import CSVLogger, WandbLogger
 
-    loggers = [CSVLogger(str(run_dir), name="csv", version="")] if cfg.logger.csv else []
+    loggers = [CSVLogger(str(run_dir), name="csv", version=suffix)] if cfg.logger.csv else []
     wb = cfg.logger.wandb
     if wb.mode != "disabled":
         if wb.mode not in ("offline", "online"):
             raise ConfigError(f"logger.wandb.mode: {wb.mode!r}; expected offline, online or disabled.")
-        group = wb.group or _sweep_name()
-        tags = [t for t in [cfg.table, cfg.family, *list(wb.tags)] if t]
-        loggers.append(WandbLogger(project=wb.project, entity=wb.entity, group=group, tags=tags,
-                                   name=f"{cfg.name}-seed{cfg.seed}", save_dir=str(run_dir), mode=wb.mode,
+        tags = [t for t in [cfg.table, cfg.family, cfg.arm, *list(wb.tags)] if t]
+        loggers.append(WandbLogger(project=wb.project, entity=wb.entity, group=wb.group or _sweep_name(),
+                                   tags=tags, name=f"{cfg.name}-seed{cfg.seed}{suffix}", save_dir=str(run_dir),
+                                   mode=wb.mode, job_type=cfg.table or "train",
                                    config=OmegaConf.to_container(cfg, resolve=True)))
     return loggers
 
@@ -94,42 +112,99 @@ def finish_wandb(record: dict) -> None:
         wandb.finish(exit_code=0 if record.get("status") == "ok" else 1)
 
 
-def make_callbacks(cfg: DictConfig, run_dir: Path) -> list:
+def has_gradual(model: torch.nn.Module) -> bool:
+    from .grouping.masked_conv import gradual_convs
+
+    return bool(gradual_convs(model))
+
+
+def fit(cfg: DictConfig, run_dir: Path, model: torch.nn.Module, datamodule, weights, *,
+        encoder_only: bool = False, max_epochs: int | None = None, optim: dict | None = None,
+        ckpt_path: str | None = None, log_suffix: str = "") -> tuple[SegmentationModule, pl.Trainer]:
+    """Train `model` under the config's trainer, with checkpoints (best and last) under run_dir."""
     from pytorch_lightning.callbacks import ModelCheckpoint, RichProgressBar
 
+    module = SegmentationModule(model, datamodule.class_names, weights, encoder_only=encoder_only,
+                                **{**OmegaConf.to_container(cfg.optim, resolve=True), **(optim or {})})
     callbacks = [ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename="best", monitor="val/miou",
                                  mode="max", save_last=True)]
     if cfg.trainer.get("enable_progress_bar", True):
         callbacks.append(RichProgressBar())
-    return callbacks
-
-
-def run(cfg: DictConfig, run_dir: Path) -> dict:
-    """Build, train, test and measure; return the results part of the run record."""
-    pl.seed_everything(cfg.seed, workers=True)
-    model = build_model(**model_kwargs(cfg))
-    complexity = measure_complexity(cfg)
-
-    datamodule = instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup("fit")  # validates the data root and every file before training starts
-    module = SegmentationModule(model, datamodule.class_names, class_weights(cfg, datamodule), **cfg.optim)
-
+    if has_gradual(model):
+        if not cfg.grouping.enabled:
+            raise ConfigError("model.encoder.gradual is true but no schedule is set: add grouping=gradual.")
+        callbacks.append(instantiate(cfg.grouping.callback))
     trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
-    trainer = pl.Trainer(**trainer_kwargs, default_root_dir=str(run_dir), logger=make_loggers(cfg, run_dir),
-                         callbacks=make_callbacks(cfg, run_dir))
-    trainer.fit(module, datamodule=datamodule)
+    if max_epochs is not None:
+        trainer_kwargs["max_epochs"] = max_epochs
+    trainer = pl.Trainer(**trainer_kwargs, default_root_dir=str(run_dir), callbacks=callbacks,
+                         logger=make_loggers(cfg, run_dir, log_suffix))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    return module, trainer
 
-    ckpt = cfg.eval.checkpoint if trainer.checkpoint_callback.best_model_path else None
-    trainer.test(module, dataloaders=datamodule.val_dataloader(), ckpt_path=ckpt, verbose=False)
+
+def load_weights(module: pl.LightningModule, trainer: pl.Trainer, which: str) -> str:
+    """Load the `best` or `last` checkpoint of this fit into `module`; returns its path."""
+    if which not in ("best", "last"):
+        raise ConfigError(f"eval.checkpoint: {which!r}; expected best or last.")
+    cb = trainer.checkpoint_callback
+    path = cb.best_model_path if which == "best" else cb.last_model_path
+    if path:
+        state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+        module.load_state_dict(state)
+    return path
+
+
+def convert_for_deployment(module: SegmentationModule, datamodule, run_dir: Path, cfg: DictConfig) -> dict:
+    """Gradual convs -> real grouped convs; check outputs unchanged; save a checkpoint without masked classes."""
+    from .grouping.convert import convert_to_grouped, max_abs_output_diff
+
+    images = next(iter(datamodule.val_dataloader()))[0][:2]
+    converted = convert_to_grouped(module.model)
+    diff = max_abs_output_diff(module.model, converted, images)
+    module.model = converted
+    path = run_dir / "checkpoints" / "converted.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model_kwargs": deploy_kwargs(cfg), "state_dict": converted.state_dict()}, path)
+    return {"conversion_max_abs_diff": diff, "converted_checkpoint": str(path)}
+
+
+def test_and_summarise(module: SegmentationModule, trainer: pl.Trainer, datamodule) -> dict:
+    """Test on the val split (Cityscapes' test labels are not public; the paper reports val too)."""
+    trainer.test(module, dataloaders=datamodule.val_dataloader(), verbose=False)
     per_class = module.last_test_class_iou
     return {
         "miou": float(torch.nanmean(per_class) * 100),
         "class_iou": {n: (None if torch.isnan(v) else round(float(v) * 100, 3))
                       for n, v in zip(module.class_names, per_class)},
+    }
+
+
+def run(cfg: DictConfig, run_dir: Path) -> dict:
+    """Build, train, test and measure; return the results part of the run record."""
+    procedure = cfg.procedure.name
+    if procedure not in PROCEDURES:
+        raise ConfigError(f"procedure.name: unknown procedure {procedure!r}; expected one of {PROCEDURES}.")
+    pl.seed_everything(cfg.seed, workers=True)
+    complexity = measure_complexity(cfg)  # also rejects a bad model config before any data is read
+    datamodule = make_datamodule(cfg)
+    weights = class_weights(cfg, datamodule)
+    if procedure == "two_phase":
+        from .procedure import run_two_phase
+
+        module, trainer, extra = run_two_phase(cfg, run_dir, datamodule, weights)
+    else:
+        model = build_model(**model_kwargs(cfg))
+        module, trainer = fit(cfg, run_dir, model, datamodule, weights, ckpt_path=cfg.get("ckpt_path"))
+        extra = {"checkpoint_used": load_weights(module, trainer, cfg.eval.checkpoint)}
+        if has_gradual(module.model):
+            extra.update(convert_for_deployment(module, datamodule, run_dir, cfg))
+    return {
+        **test_and_summarise(module, trainer, datamodule),
         "params": complexity["params"],
         "gmacs": complexity["gmacs"],
         "epochs": trainer.current_epoch,
         "checkpoints": {"best": trainer.checkpoint_callback.best_model_path,
                         "last": trainer.checkpoint_callback.last_model_path},
+        **extra,
     }
