@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
 
-.PHONY: help install demo test test-slow table3 table4 table5 ablation reproduce bench-gradual clean
+.PHONY: help install demo test test-slow table3 table4 table5 ablation reproduce bench-gradual bench-latency clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -27,10 +27,39 @@ endif
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-demo: install ## train ERFNet and DG4* at the quick preset on the generated city, print their table
-	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name demo preset=$(PRESET) \
-	  hydra.sweep.dir=multirun/demo/$$(date +%Y-%m-%d_%H-%M-%S) && \
-	  $(VENV)/bin/gradgroup-table $$(ls -d multirun/demo/*/ | tail -n 1) --no-latency
+# Run a sweep file of sweeps/ into multirun/<name>/<timestamp>, then build its table there.
+define sweep_and_table
+	@stamp=$$(date +%Y-%m-%d_%H-%M-%S); dir=multirun/$(1)/$$stamp; \
+	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name $(1) preset=$(PRESET) hydra.sweep.dir=$$dir $(ARGS) && \
+	$(VENV)/bin/gradgroup-table $$dir $(TABLE_ARGS) $(2)
+endef
+
+demo: install ## the trade-off demo: ERFNet, D*, DG4* direct and gradual at the quick preset, table + pareto.png
+	$(call sweep_and_table,demo)
+
+table3: install ## Table 3 (starred variants): sweep, then results.md / results.csv / pareto.png
+	$(call sweep_and_table,table3)
+
+table4: install ## Table 4 (two-phase, light decoder, gradual grouping)
+	$(call sweep_and_table,table4)
+
+table5: install ## Table 5 (selective variants)
+	$(call sweep_and_table,table5)
+
+ablation: install ## does gradual grouping help? direct vs gradual DG{2,4,8}*, D* ceiling, 3 seeds
+	@stamp=$$(date +%Y-%m-%d_%H-%M-%S); dir=multirun/ablation_gradual/$$stamp; \
+	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name ablation_gradual preset=$(PRESET) hydra.sweep.dir=$$dir $(ARGS) && \
+	$(VENV)/bin/gradgroup-table $$dir --no-latency $(TABLE_ARGS) && \
+	$(VENV)/bin/gradgroup-ablation $$dir --out $$dir/ablation.md \
+	  --header "Produced by \`make ablation PRESET=$(PRESET)\` on $$(nproc) CPU cores ($$(uname -m)), $$(date -u +%Y-%m-%d)."
+
+reproduce: table3 table4 table5 ablation ## every table of the paper plus the ablation
+
+bench-gradual: install ## training-step time: gradual DG4* vs direct DG4* vs D* (side by side, one process)
+	$(VENV)/bin/python -m gradgroup.grouping.bench_step
+
+bench-latency: install ## batch-1 inference latency of the Table 3 models vs ERFNet (side by side)
+	$(VENV)/bin/gradgroup-bench table3/d table3/dg2 table3/dg4 table3/dg8 table3/dg4s
 
 test: install ## the test suite (under 15 minutes on 2 cores)
 	$(PY) -m pytest -q

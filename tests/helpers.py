@@ -17,3 +17,17 @@ def experiment_names(table: str | None = None) -> list[str]:
     names = sorted(str(p.relative_to(CONF_DIR / "experiment").with_suffix(""))
                    for p in (CONF_DIR / "experiment").rglob("*.yaml"))
     return [n for n in names if table is None or n.startswith(table + "/")]
+
+
+def run_cli(args: list[str], data_cache, cwd, check: bool = True, timeout: int = 600):
+    """Run `python -m <module> args...` as a user would, with the session's generated data cache."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled"}
+    proc = subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc

@@ -52,8 +52,24 @@ def measure_complexity(cfg: DictConfig) -> dict:
     return complexity_report(deployable_model(cfg), tuple(c.input_hw), c.convention)
 
 
+def instantiate_checked(node: DictConfig):
+    """hydra.utils.instantiate, but a GradgroupError raised by the target surfaces as itself (Hydra wraps
+    it in an InstantiationException), so the CLI shows its message and exits 2."""
+    from hydra.errors import InstantiationException
+
+    from .errors import GradgroupError
+
+    try:
+        return instantiate(node)
+    except InstantiationException as err:
+        cause = err.__cause__
+        if isinstance(cause, GradgroupError):
+            raise cause from None
+        raise
+
+
 def make_datamodule(cfg: DictConfig):
-    datamodule = instantiate(cfg.data)
+    datamodule = instantiate_checked(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")  # validates the data root and every file before training starts
     return datamodule
@@ -133,25 +149,30 @@ def fit(cfg: DictConfig, run_dir: Path, model: torch.nn.Module, datamodule, weig
     if has_gradual(model):
         if not cfg.grouping.enabled:
             raise ConfigError("model.encoder.gradual is true but no schedule is set: add grouping=gradual.")
-        callbacks.append(instantiate(cfg.grouping.callback))
+        callbacks.append(instantiate_checked(cfg.grouping.callback))
     trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
     if max_epochs is not None:
         trainer_kwargs["max_epochs"] = max_epochs
     trainer = pl.Trainer(**trainer_kwargs, default_root_dir=str(run_dir), callbacks=callbacks,
                          logger=make_loggers(cfg, run_dir, log_suffix))
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    # ModelCheckpoint writes last.ckpt only when it checkpoints (after a validation); write the final
+    # state explicitly so last.ckpt always holds the end of training (for gradual runs: alpha = 0).
+    trainer.save_checkpoint(str(run_dir / "checkpoints" / "last.ckpt"))
     return module, trainer
 
 
 def load_weights(module: pl.LightningModule, trainer: pl.Trainer, which: str) -> str:
-    """Load the `best` or `last` checkpoint of this fit into `module`; returns its path."""
+    """Put the `best` or `last` weights of this fit into `module`; returns the checkpoint's path.
+
+    `last` is the module as training left it (also saved as checkpoints/last.ckpt by `fit`)."""
     if which not in ("best", "last"):
         raise ConfigError(f"eval.checkpoint: {which!r}; expected best or last.")
-    cb = trainer.checkpoint_callback
-    path = cb.best_model_path if which == "best" else cb.last_model_path
+    if which == "last":
+        return str(Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt")
+    path = trainer.checkpoint_callback.best_model_path
     if path:
-        state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
-        module.load_state_dict(state)
+        module.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["state_dict"])
     return path
 
 
@@ -187,6 +208,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         raise ConfigError(f"procedure.name: unknown procedure {procedure!r}; expected one of {PROCEDURES}.")
     pl.seed_everything(cfg.seed, workers=True)
     complexity = measure_complexity(cfg)  # also rejects a bad model config before any data is read
+    if cfg.grouping.enabled:
+        instantiate_checked(cfg.grouping.callback)  # rejects a bad schedule before any data is read
     datamodule = make_datamodule(cfg)
     weights = class_weights(cfg, datamodule)
     if procedure == "two_phase":
@@ -205,6 +228,6 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         "gmacs": complexity["gmacs"],
         "epochs": trainer.current_epoch,
         "checkpoints": {"best": trainer.checkpoint_callback.best_model_path,
-                        "last": trainer.checkpoint_callback.last_model_path},
+                        "last": str(run_dir / "checkpoints" / "last.ckpt")},
         **extra,
     }

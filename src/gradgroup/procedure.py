@@ -38,7 +38,7 @@ def run_phase1(cfg: DictConfig, run_dir: Path, datamodule, weights) -> tuple[dic
                           max_epochs=cfg.procedure.phase1_epochs, log_suffix="phase1")
     load_weights(module, trainer, "last")
     summary = {"phase": 1, **test_and_summarise(module, trainer, datamodule), "epochs": trainer.current_epoch,
-               "label_scale": "1/8", "checkpoint": trainer.checkpoint_callback.last_model_path}
+               "label_scale": "1/8", "checkpoint": str(p1_dir / "checkpoints" / "last.ckpt")}
     encoder_model = module.model
     if has_gradual(encoder_model):
         converted = convert_to_grouped(encoder_model)

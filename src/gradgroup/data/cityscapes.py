@@ -1,0 +1,237 @@
+"""Cityscapes dataset and Lightning datamodule; the same code reads real Cityscapes or the synthetic stand-in.
+
+``CityscapesDataset`` pairs ``leftImg8bit`` images with ``gtFine *_gtFine_labelIds.png`` labels and maps
+labelIds to trainIds (0..18, 255 = ignore). ``CityscapesDataModule`` takes flat, Hydra-friendly kwargs:
+with ``root=None`` it generates the synthetic dataset (``synthetic.py``) into ``cache_dir`` once, so every
+run, test and CI job works offline; with ``root=/path/to/cityscapes`` it reads the real data. Bad data is
+caught in ``setup()`` (see ``_checks.py``) so a run fails before training, not hours in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ..errors import ConfigError, DataError
+from . import _checks
+from .labels import CLASS_NAMES, IGNORE_INDEX, LABEL_TO_TRAIN, NUM_CLASSES
+from .synthetic import DEFAULTS as SYNTHETIC_DEFAULTS
+from .synthetic import ensure_dataset
+from .transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    build_eval_transform,
+    build_train_transform,
+    merge_augment,
+    parse_hw,
+)
+
+# erfnet_pytorch train/main.py, weights for the encoder+decoder stage (trainId order).
+ERFNET_CLASS_WEIGHTS = (2.8149201869965, 6.9850029945374, 3.7890393733978, 9.9428062438965, 9.7702074050903,
+                        9.5110931396484, 10.311357498169, 10.026463508606, 4.6323022842407, 9.5608062744141,
+                        7.8698215484619, 9.5168733596802, 10.373730659485, 6.6616044044495, 10.260489463806,
+                        10.287888526917, 10.289801597595, 10.405355453491, 10.138095855713)
+VALIDATE_MODES = ("full", "quick", "none")
+
+
+def enet_class_weights(histogram, c: float = 1.02) -> torch.Tensor:
+    """ENet weighting w = 1 / ln(c + p), p = class pixel share among labelled pixels; absent classes get
+    the maximum 1/ln(c). ENet uses c = 1.02 (max weight ~50); ERFNet's published constants are consistent
+    with c ~= 1.10 (their maximum 10.4 ~= 1/ln 1.10), so the two weightings differ about 5x in range."""
+    hist = torch.as_tensor(np.asarray(histogram, dtype=np.float64))
+    if hist.sum() <= 0:
+        raise DataError("cannot compute class weights: the training labels contain no labelled (non-ignore) pixel")
+    return (1.0 / torch.log(c + hist / hist.sum())).float()
+
+
+def resolve_path(path) -> Path:
+    """Absolute path; relative paths are taken from the original cwd when Hydra changed directory."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.utils import to_absolute_path
+
+        if HydraConfig.initialized():
+            return Path(to_absolute_path(str(path)))
+    except ImportError:
+        pass
+    return Path(path).expanduser().absolute()
+
+
+class CityscapesDataset(Dataset):
+    """(image float tensor [3,H,W], target long tensor [H,W] with trainIds 0..18 and 255) per pair.
+
+    ``transform(image_uint8_hwc, train_id_uint8_hw) -> (tensor, tensor)``; without one the image is only
+    scaled to [0, 1]. ``pairs`` lets the datamodule pass an already found and validated (subset) list.
+    """
+
+    def __init__(self, root, split: str, transform=None, pairs=None):
+        self.root, self.split, self.transform = Path(root), split, transform
+        self.pairs = list(pairs) if pairs is not None else _checks.find_pairs(self.root, split)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index):
+        img_path, lab_path = self.pairs[index]
+        image, label = _checks.read_image(img_path), _checks.read_label(lab_path)
+        _checks.check_sizes(img_path, lab_path, image.shape, label.shape)
+        target = LABEL_TO_TRAIN[label]
+        if self.transform is not None:
+            return self.transform(image, target)
+        return (torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(255.0),
+                torch.from_numpy(target).long())
+
+
+def _seed_worker(worker_id: int) -> None:
+    # Each worker gets torch's per-worker seed (distinct, and reproducible under pl.seed_everything).
+    info = torch.utils.data.get_worker_info()
+    transform = getattr(info.dataset, "transform", None)
+    if hasattr(transform, "reseed"):
+        transform.reseed(torch.initial_seed())
+
+
+def _limit(pairs, n):
+    """Evenly spaced subset (not the first n) so a limited run still spans every city."""
+    if n is None or int(n) >= len(pairs):
+        return pairs
+    idx = np.unique(np.linspace(0, len(pairs) - 1, int(n)).round().astype(int))
+    return [pairs[i] for i in idx]
+
+
+class CityscapesDataModule(pl.LightningDataModule):
+    """Train/val/test loaders for Cityscapes (``root``) or the generated stand-in (``root=None``)."""
+
+    num_classes = NUM_CLASSES
+    ignore_index = IGNORE_INDEX
+
+    def __init__(self, root=None, cache_dir=".cache/synthetic_cityscapes", synthetic=None, train_hw=(128, 256),
+                 input_hw=(128, 256), label_hw=(128, 256), augment=None, batch_size=8, eval_batch_size=None,
+                 num_workers=2, limit_train=None, limit_val=None, validate="quick", test_split="val",
+                 normalize=None, pin_memory=None, progress=True):
+        super().__init__()
+        self.root = None if root in (None, "") else root
+        self.cache_dir = cache_dir
+        synthetic = dict(synthetic or {})
+        unknown = set(synthetic) - set(SYNTHETIC_DEFAULTS)
+        if unknown:
+            raise ConfigError(f"data.synthetic has unknown keys {sorted(unknown)}; "
+                              f"expected a subset of {sorted(SYNTHETIC_DEFAULTS)}")
+        self.synthetic = {**SYNTHETIC_DEFAULTS, **synthetic}
+        self.train_hw, self.input_hw = parse_hw(train_hw, "train_hw"), parse_hw(input_hw, "input_hw")
+        self.label_hw = parse_hw(label_hw, "label_hw")
+        self.augment = merge_augment(augment)  # fail on config typos at construction, not in a worker
+        for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size or batch_size)):
+            if int(value) < 1:
+                raise ConfigError(f"data.{key}={value} is invalid; expected a positive integer")
+        self.batch_size, self.eval_batch_size = int(batch_size), int(eval_batch_size or batch_size)
+        if int(num_workers) < 0:
+            raise ConfigError(f"data.num_workers={num_workers} is invalid; expected 0 or more")
+        self.num_workers = int(num_workers)
+        for key, value in (("limit_train", limit_train), ("limit_val", limit_val)):
+            if value is not None and int(value) < 1:
+                raise ConfigError(f"data.{key}={value} is invalid; expected a positive number of images "
+                                  "or null for all")
+        self.limit_train, self.limit_val = limit_train, limit_val
+        if validate not in VALIDATE_MODES:
+            raise ConfigError(f"data.validate={validate!r} is invalid; expected one of {list(VALIDATE_MODES)}")
+        self.validate, self.test_split, self.progress = validate, test_split, progress
+        norm = dict(normalize or {})
+        self.mean, self.std = tuple(norm.get("mean", IMAGENET_MEAN)), tuple(norm.get("std", IMAGENET_STD))
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
+        self.datasets: dict[str, CityscapesDataset] = {}
+
+    # ------------------------------------------------------------------------------------------ paths
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return CLASS_NAMES
+
+    @property
+    def cache_path(self) -> Path:
+        return resolve_path(self.cache_dir)
+
+    @property
+    def data_root(self) -> Path:
+        """The Cityscapes root read: the configured one, or the synthetic set's folder keyed by its params."""
+        if self.root is not None:
+            return resolve_path(self.root)
+        s = self.synthetic
+        name = f"{s['width']}x{s['height']}_n{s['num_train']}-{s['num_val']}-{s['num_test']}_seed{s['seed']}"
+        return self.cache_path / name
+
+    def prepare_data(self) -> None:
+        if self.root is None:
+            ensure_dataset(self.data_root, progress=self.progress, **self.synthetic)
+
+    # ------------------------------------------------------------------------------------------ setup
+    def _pairs(self, split, limit):
+        root = self.data_root
+        if self.root is not None and not root.is_dir():
+            raise DataError(f"data.root={self.root} does not exist; expected a Cityscapes root with leftImg8bit/ and "
+                            "gtFine/, or leave data.root unset to use the generated default")
+        pairs = _limit(_checks.find_pairs(root, split), limit)
+        _checks.validate_pairs(pairs, self.validate, self.cache_path / "validation", name=split)
+        return pairs
+
+    def setup(self, stage=None) -> None:
+        # Idempotent and lock-protected, so it is safe on every rank even if prepare_data never ran.
+        self.prepare_data()
+        mk_eval = lambda: build_eval_transform(self.input_hw, self.label_hw, self.mean, self.std)  # noqa: E731
+        if stage in (None, "fit"):
+            train = build_train_transform(self.train_hw, self.input_hw, self.augment, self.mean, self.std)
+            train.reseed(torch.initial_seed())  # num_workers=0 path; workers reseed in _seed_worker
+            self.datasets["train"] = CityscapesDataset(self.data_root, "train", train,
+                                                       self._pairs("train", self.limit_train))
+        if stage in (None, "fit", "validate"):
+            self.datasets["val"] = CityscapesDataset(self.data_root, "val", mk_eval(),
+                                                     self._pairs("val", self.limit_val))
+        if stage in (None, "test", "predict"):
+            self.datasets["test"] = CityscapesDataset(self.data_root, self.test_split, mk_eval(),
+                                                      self._pairs(self.test_split, self.limit_val))
+
+    def _loader(self, key, train=False):
+        if key not in self.datasets:
+            raise RuntimeError(f"{key} dataset not set up; call setup() with the matching stage first")
+        ds = self.datasets[key]
+        return DataLoader(ds, batch_size=self.batch_size if train else self.eval_batch_size, shuffle=train,
+                          drop_last=train and len(ds) >= self.batch_size, num_workers=self.num_workers,
+                          pin_memory=self.pin_memory, persistent_workers=self.num_workers > 0,
+                          worker_init_fn=_seed_worker if self.num_workers > 0 else None)
+
+    def train_dataloader(self):
+        return self._loader("train", train=True)
+
+    def val_dataloader(self):
+        return self._loader("val")
+
+    def test_dataloader(self):
+        return self._loader("test")
+
+    def predict_dataloader(self):
+        return self._loader("test")
+
+    # ------------------------------------------------------------------------------------ class weights
+    def train_histogram(self) -> np.ndarray:
+        """Pixel count per trainId over the (limited) training labels at stored resolution, cached."""
+        if "train" in self.datasets:
+            pairs = self.datasets["train"].pairs
+        else:
+            self.prepare_data()
+            pairs = _limit(_checks.find_pairs(self.data_root, "train"), self.limit_train)
+        return _checks.histogram_cached([lab for _, lab in pairs], NUM_CLASSES, LABEL_TO_TRAIN,
+                                        self.cache_path / "validation")
+
+    def compute_class_weights(self, c: float = 1.02) -> torch.Tensor:
+        """ENet-style weights 1/ln(c + p) from this dataset's training label histogram (cached)."""
+        return enet_class_weights(self.train_histogram(), c)
+
+    def class_weights(self, kind: str = "enet") -> torch.Tensor:
+        """'enet': 1/ln(1.02 + p) from this dataset's train labels; 'erfnet': ERFNet's Cityscapes constants."""
+        if kind == "erfnet":
+            return torch.tensor(ERFNET_CLASS_WEIGHTS, dtype=torch.float32)
+        if kind == "enet":
+            return self.compute_class_weights()
+        raise ConfigError(f"class weights {kind!r} are unknown; expected 'enet', 'erfnet' (or no weighting)")

@@ -1,0 +1,194 @@
+"""Deterministic synthetic street scenes written in the real Cityscapes file layout.
+
+The project must train and be tested without downloading Cityscapes, so this module writes a stand-in
+dataset that the very same reader (``cityscapes.py``) consumes:
+
+    <root>/leftImg8bit/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png     RGB, 8 bit
+    <root>/gtFine/<split>/<city>/<city>_<seq>_<frame>_gtFine_labelIds.png      uint8 Cityscapes labelIds
+
+Labels are *labelIds* (void ids 0..6 included), not trainIds, so the labelId -> trainId mapping and the
+ignore handling are exercised exactly as with real data. Scene layout lives in ``_scene.py`` and objects
+in ``_objects.py``; this module adds appearance (textures, lighting, sensor noise, blur), the void borders
+of real annotations, file writing and the generate-once cache (``ensure_dataset``).
+
+Every image is drawn from its own RNG seeded by (seed, split, index), so output is bit-identical for a
+seed regardless of worker count or order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from ..errors import DataError
+from . import _objects as O
+from ._scene import compose
+
+# Bump whenever the output for a given seed changes, so cached datasets are regenerated.
+GENERATOR_VERSION = 1
+MARKER = "gradgroup_synthetic.json"
+SPLITS = ("train", "val", "test")
+CITIES = {"train": ("arnhold", "brevik", "corlund", "dalsberg"), "val": ("elmshaven", "fernwald"),
+          "test": ("grisholm", "hallbrook")}
+DEFAULTS = dict(seed=0, num_train=300, num_val=60, num_test=40, height=256, width=512)
+
+# Per-labelId texture amplitudes (fine grain, coarse blotches); everything else gets a mild default.
+_FINE = np.full(256, 4.0, np.float32)
+_COARSE = np.full(256, 4.0, np.float32)
+for _lid, _f, _c in ((O.ROAD, 7, 10), (O.SIDEWALK, 9, 8), (O.BUILDING, 6, 9), (O.VEG, 24, 16), (O.TERRAIN, 14, 14),
+                     (O.SKY, 2, 10), (O.WALL, 8, 8), (O.GROUND, 14, 10)):
+    _FINE[_lid], _COARSE[_lid] = _f, _c
+
+
+def _noise(rng, h, w, cell):
+    """Smooth noise: a low-res Gaussian field upsampled bilinearly (no per-pixel Python)."""
+    small = rng.standard_normal((max(2, h // cell), max(2, w // cell)), dtype=np.float32)
+    return np.asarray(Image.fromarray(small, mode="F").resize((w, h), Image.BILINEAR))
+
+
+def render(rng, h, w):
+    """One scene as (RGB uint8 HxWx3, labelId uint8 HxW)."""
+    img, lab, shadow = compose(rng, h, w)
+    lab = np.array(lab)
+    rgb = np.asarray(img, dtype=np.float32)
+    fine = rng.standard_normal((h, w), dtype=np.float32)
+    coarse = _noise(rng, h, w, 24) + 0.5 * _noise(rng, h, w, 6)
+    rgb += (_FINE[lab] * fine + _COARSE[lab] * coarse)[..., None]
+    veg = (lab == O.VEG)[..., None]  # foliage varies in hue as well as brightness
+    rgb += veg * (_noise(rng, h, w, 3)[..., None] * np.array([-6, 14, -4], np.float32))
+    rgb *= (1 - np.asarray(shadow, np.float32) / 255.0)[..., None]
+    # Global lighting: exposure, contrast, a left-right / top-bottom illumination gradient, colour cast.
+    yy, xx = np.linspace(-.5, .5, h, dtype=np.float32)[:, None], np.linspace(-.5, .5, w, dtype=np.float32)[None, :]
+    gain = rng.uniform(.7, 1.25) * (1 + rng.uniform(-.35, .35) * xx + rng.uniform(-.25, .25) * yy)
+    mean = rgb.mean()
+    rgb = (rgb - mean) * rng.uniform(.75, 1.2) + mean
+    rgb = rgb * gain[..., None] * rng.uniform(.95, 1.05, 3).astype(np.float32)
+    rgb += rng.standard_normal((h, w, 3), dtype=np.float32) * np.float32(rng.uniform(1.5, 5))  # sensor noise
+    out = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    if rng.random() < .2:  # motion / focus blur on some frames
+        out = out.filter(ImageFilter.GaussianBlur(rng.uniform(.5, 1.3) * w / 512))
+    # Void annotations of real Cityscapes frames: out-of-ROI border, rectification wedge, unlabeled blobs.
+    if rng.random() < .6:
+        b = max(1, round(rng.uniform(.003, .012) * w))
+        lab[:, :b] = lab[:, -b:] = lab[-b:, :] = O.OUT_OF_ROI
+    if rng.random() < .1:
+        k = min(h, int(rng.uniform(.05, .15) * w))
+        top = rng.random() < .5  # wedge in the top-left or bottom-left corner
+        tri = np.tri(k, k, dtype=bool)[::-1] if top else np.tri(k, k, dtype=bool)
+        rows = slice(0, k) if top else slice(h - k, h)
+        arr = np.array(out)
+        arr[rows, :k][tri] = 0
+        lab[rows, :k][tri] = O.RECT_BORDER
+        out = Image.fromarray(arr)
+    for _ in range(rng.poisson(1.0)):
+        y0, x0 = rng.integers(0, h - 4), rng.integers(0, w - 4)
+        lab[y0:y0 + rng.integers(2, max(3, h // 20)), x0:x0 + rng.integers(2, max(3, w // 30))] = O.UNLABELED
+    return np.asarray(out), lab
+
+
+def _stem(split, index):
+    """Cityscapes-style name: cities take turns, sequence numbers count per city, frame 19 like gtFine."""
+    cities = CITIES[split]
+    return cities[index % len(cities)], f"{cities[index % len(cities)]}_{index // len(cities):06d}_000019"
+
+
+def _write_one(job):
+    root, seed, split, index, h, w = job
+    split_id = SPLITS.index(split)
+    rng = np.random.default_rng([seed, split_id, index])
+    rgb, lab = render(rng, h, w)
+    city, stem = _stem(split, index)
+    img_dir, lab_dir = Path(root, "leftImg8bit", split, city), Path(root, "gtFine", split, city)
+    img_dir.mkdir(parents=True, exist_ok=True)
+    lab_dir.mkdir(parents=True, exist_ok=True)
+    # Low compression: noisy images barely compress anyway, and writing is the bottleneck.
+    Image.fromarray(rgb).save(img_dir / f"{stem}_leftImg8bit.png", compress_level=1)
+    Image.fromarray(lab, mode="L").save(lab_dir / f"{stem}_gtFine_labelIds.png", compress_level=6)
+    return split
+
+
+def generate_dataset(root, *, seed=0, num_train=300, num_val=60, num_test=40, height=256, width=512,
+                     progress=True, workers=None):
+    """Write a synthetic Cityscapes-layout dataset under ``root`` (created; existing files overwritten)."""
+    if height < 32 or width < 32:
+        raise DataError(f"data.synthetic.height/width = {height}x{width} is too small; expected at least 32x32")
+    counts = {"train": int(num_train), "val": int(num_val), "test": int(num_test)}
+    jobs = [(str(root), int(seed), s, i, int(height), int(width)) for s, n in counts.items() for i in range(n)]
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), desc=f"synthetic cityscapes {width}x{height}", unit="img")
+    try:
+        if workers > 1 and len(jobs) >= 16:
+            with ProcessPoolExecutor(workers) as pool:
+                for _ in pool.map(_write_one, jobs, chunksize=8):
+                    bar and bar.update()
+        else:
+            for job in jobs:
+                _write_one(job)
+                bar and bar.update()
+    finally:
+        bar and bar.close()
+
+
+def _params(seed=0, num_train=300, num_val=60, num_test=40, height=256, width=512):
+    return {"generator_version": GENERATOR_VERSION, "seed": int(seed), "num_train": int(num_train),
+            "num_val": int(num_val), "num_test": int(num_test), "height": int(height), "width": int(width)}
+
+
+def read_marker(root):
+    """The parameters a generated root was made with, or None if it is not a complete generated dataset."""
+    try:
+        return json.loads(Path(root, MARKER).read_text())["params"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def ensure_dataset(root, *, progress=True, **params):
+    """Generate into ``root`` unless it already holds a complete dataset made with the same params.
+
+    Generation goes to a temporary sibling directory that is renamed into place only after the marker is
+    written, so an interrupted run never leaves a half dataset that looks complete. A file lock keeps
+    concurrent jobs (DDP ranks, parallel sweep runs sharing a cache) from generating twice.
+    """
+    from filelock import FileLock
+
+    root = Path(root).absolute()
+    unknown = set(params) - set(DEFAULTS)
+    if unknown:
+        raise DataError(f"data.synthetic has unknown keys {sorted(unknown)}; expected a subset of {sorted(DEFAULTS)}")
+    wanted = _params(**params)
+    if read_marker(root) == wanted:
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root) + ".lock"):
+        if read_marker(root) == wanted:  # another process finished while we waited for the lock
+            return root
+        if root.exists() and read_marker(root) is None and any(root.iterdir()):
+            raise DataError(f"{root} exists and is not a generated dataset (no {MARKER}); refusing to overwrite it. "
+                            "Point data.cache_dir at an empty or generated directory, or delete it.")
+        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+        try:
+            t0 = time.perf_counter()
+            generate_dataset(tmp, progress=progress, **{k: v for k, v in wanted.items() if k != "generator_version"})
+            marker = {"params": wanted, "seconds": round(time.perf_counter() - t0, 2)}
+            Path(tmp, MARKER).write_text(json.dumps(marker, indent=1))
+            if root.exists():
+                old = root.with_name(f".{root.name}.old-{os.getpid()}")
+                root.rename(old)
+                shutil.rmtree(old, ignore_errors=True)
+            tmp.rename(root)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return root

@@ -1,0 +1,351 @@
+"""Tests for gradgroup.data: label table, synthetic generator, transforms, dataset, datamodule, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from cityscapesscripts.helpers.labels import id2label
+from PIL import Image
+
+from gradgroup.data import _checks, synthetic
+from gradgroup.data.cityscapes import ERFNET_CLASS_WEIGHTS, CityscapesDataModule, CityscapesDataset, enet_class_weights
+from gradgroup.data.labels import (
+    CLASS_NAMES,
+    LABEL_TO_TRAIN,
+    PALETTE,
+    VALID_LABEL_IDS,
+    colorize,
+    invalid_label_ids,
+    label_ids_to_train_ids,
+)
+from gradgroup.data.transforms import build_eval_transform, build_train_transform
+from gradgroup.errors import ConfigError, DataError
+
+TINY = dict(seed=3, num_train=6, num_val=3, num_test=2, height=64, width=128)
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth") / "cs"
+    synthetic.ensure_dataset(root, progress=False, **TINY)
+    return root
+
+
+@pytest.fixture
+def root_copy(tiny_root, tmp_path):
+    """A private copy for tests that damage the dataset."""
+    dst = tmp_path / "cs"
+    shutil.copytree(tiny_root, dst)
+    return dst
+
+
+def _dm(root, tmp_path, **kw):
+    args = dict(root=str(root), cache_dir=str(tmp_path / "cache"), train_hw=[32, 64], input_hw=[64, 128],
+                label_hw=[32, 64], batch_size=2, num_workers=0, validate="full", progress=False)
+    args.update(kw)
+    return CityscapesDataModule(**args)
+
+
+def _first(root, kind):
+    sub, suffix = ("leftImg8bit", "_leftImg8bit.png") if kind == "image" else ("gtFine", "_gtFine_labelIds.png")
+    return sorted((root / sub / "train").glob(f"*/*{suffix}"))[0]
+
+
+# ------------------------------------------------------------------------------------------- label table
+def test_lut_matches_cityscapesscripts():
+    assert LABEL_TO_TRAIN[7] == 0 and LABEL_TO_TRAIN[26] == 13 and LABEL_TO_TRAIN[33] == 18
+    assert LABEL_TO_TRAIN[0] == 255 and LABEL_TO_TRAIN[1] == 255 and LABEL_TO_TRAIN[9] == 255
+    for lid, lab in id2label.items():
+        if lid >= 0:
+            assert LABEL_TO_TRAIN[lid] == (lab.trainId if 0 <= lab.trainId < 19 else 255), lab.name
+    assert VALID_LABEL_IDS == set(range(34))
+    assert invalid_label_ids(np.array([[0, 7, 34], [200, 33, 7]], np.uint8)) == [34, 200]
+    assert (LABEL_TO_TRAIN[34:] == 255).all()
+
+
+def test_class_names_palette_colorize():
+    assert len(CLASS_NAMES) == 19
+    assert (CLASS_NAMES[0], CLASS_NAMES[13], CLASS_NAMES[18]) == ("road", "car", "bicycle")
+    assert PALETTE.shape == (19, 3) and PALETTE.dtype == np.uint8 and tuple(PALETTE[0]) == (128, 64, 128)
+    out = colorize(np.array([[0, 255]]))
+    assert tuple(out[0, 0]) == (128, 64, 128) and tuple(out[0, 1]) == (0, 0, 0)
+    assert label_ids_to_train_ids(np.array([7, 26, 0], np.int64)).tolist() == [0, 13, 255]
+
+
+# --------------------------------------------------------------------------------------------- generator
+def test_layout_and_naming(tiny_root):
+    for split, n in (("train", 6), ("val", 3), ("test", 2)):
+        imgs = sorted((tiny_root / "leftImg8bit" / split).glob("*/*"))
+        labs = sorted((tiny_root / "gtFine" / split).glob("*/*"))
+        assert len(imgs) == len(labs) == n
+        for img, lab in zip(imgs, labs):
+            city = img.parent.name
+            assert re.fullmatch(rf"{city}_\d{{6}}_\d{{6}}_leftImg8bit\.png", img.name)
+            expected = img.name.replace("_leftImg8bit.png", "_gtFine_labelIds.png")
+            assert lab == tiny_root / "gtFine" / split / city / expected
+            with Image.open(img) as a, Image.open(lab) as b:
+                assert (a.mode, a.size, b.mode, b.size) == ("RGB", (128, 64), "L", (128, 64))
+    cities = {s: {p.name for p in (tiny_root / "leftImg8bit" / s).iterdir()} for s in ("train", "val", "test")}
+    assert len(cities["train"]) > 1 and not (cities["train"] & cities["val"]) and not (cities["val"] & cities["test"])
+    assert json.loads((tiny_root / synthetic.MARKER).read_text())["params"]["seed"] == TINY["seed"]
+
+
+def _bytes(root):
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*.png"))}
+
+
+def test_determinism(tmp_path):
+    kw = dict(num_train=3, num_val=1, num_test=1, height=48, width=96, progress=False, workers=1)
+    synthetic.generate_dataset(tmp_path / "a", seed=5, **kw)
+    synthetic.generate_dataset(tmp_path / "b", seed=5, **{**kw, "workers": 2})  # worker count must not matter
+    synthetic.generate_dataset(tmp_path / "c", seed=6, **kw)
+    a, b, c = _bytes(tmp_path / "a"), _bytes(tmp_path / "b"), _bytes(tmp_path / "c")
+    assert a == b
+    assert a.keys() == c.keys() and all(a[k] != c[k] for k in a)
+
+
+@pytest.fixture(scope="module")
+def label_stats():
+    """trainId histogram and set of raw labelIds over 120 scenes (rendered in memory, no file IO)."""
+    hist, ids = np.zeros(256, np.int64), set()
+    for i in range(120):
+        _, lab = synthetic.render(np.random.default_rng([0, 0, i]), 64, 128)
+        hist += np.bincount(label_ids_to_train_ids(lab).ravel(), minlength=256)
+        ids |= set(np.unique(lab).tolist())
+    return hist, ids
+
+
+def test_all_classes_and_imbalance(label_stats):
+    hist, _ = label_stats
+    assert (hist[:19] > 0).all(), [CLASS_NAMES[i] for i in np.flatnonzero(hist[:19] == 0)]
+    frac = hist[:19] / hist[:19].sum()
+    big = [CLASS_NAMES.index(n) for n in ("road", "building", "vegetation", "sky")]
+    rare = [CLASS_NAMES.index(n) for n in ("train", "motorcycle", "bus", "rider")]
+    assert frac[big].min() > 5 * frac[rare].max()
+    assert frac[CLASS_NAMES.index("road")] == frac.max()
+
+
+def test_labels_are_label_ids_with_void(label_stats):
+    hist, ids = label_stats
+    assert ids <= VALID_LABEL_IDS
+    assert {0, 1, 3, 4, 6} <= ids  # unlabeled, ego vehicle, out of roi, static, ground
+    assert {7, 11, 21, 23, 26} <= ids and max(ids) > 18  # labelIds, not trainIds
+    assert hist[255] > 0
+
+
+def test_ensure_dataset_caches_and_regenerates(tmp_path, monkeypatch):
+    root, kw = tmp_path / "ds", dict(seed=1, num_train=2, num_val=1, num_test=1, height=40, width=80)
+    synthetic.ensure_dataset(root, progress=False, **kw)
+    stamp = (root / synthetic.MARKER).stat().st_mtime_ns
+    calls = []
+    monkeypatch.setattr(synthetic, "generate_dataset", lambda *a, **k: calls.append(1))
+    synthetic.ensure_dataset(root, progress=False, **kw)
+    assert not calls and (root / synthetic.MARKER).stat().st_mtime_ns == stamp
+    monkeypatch.undo()
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(synthetic, "generate_dataset", boom)  # interrupted regeneration: old data untouched
+    with pytest.raises(KeyboardInterrupt):
+        synthetic.ensure_dataset(root, progress=False, **{**kw, "seed": 2})
+    assert synthetic.read_marker(root)["seed"] == 1
+    assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
+    monkeypatch.undo()
+    synthetic.ensure_dataset(root, progress=False, **{**kw, "num_train": 3})
+    assert len(list((root / "leftImg8bit" / "train").glob("*/*.png"))) == 3
+
+    other = tmp_path / "mine"
+    (other / "x").mkdir(parents=True)
+    with pytest.raises(DataError, match="not a generated dataset"):
+        synthetic.ensure_dataset(other, progress=False, **kw)
+
+
+# ---------------------------------------------------------------------------------- dataset / datamodule
+def test_dataset_shapes(tiny_root):
+    ds = CityscapesDataset(tiny_root, "val")
+    img, tgt = ds[0]
+    assert img.shape == (3, 64, 128) and img.dtype == torch.float32 and 0 <= img.min() and img.max() <= 1
+    assert tgt.shape == (64, 128) and tgt.dtype == torch.int64
+    assert set(tgt.unique().tolist()) <= set(range(19)) | {255}
+
+
+def test_transforms_shapes_and_ignore_fill():
+    img = np.full((64, 128, 3), 100, np.uint8)
+    lab = np.zeros((64, 128), np.uint8)
+    aug = {"scale": [0.3, 0.4], "translate_px": 0, "jitter": {"enabled": True}}
+    t = build_train_transform([32, 48], [64, 128], aug)
+    t.reseed(0)
+    x, y = t(img, lab)
+    assert x.shape == (3, 32, 48) and y.shape == (32, 48) and y.dtype == torch.int64
+    assert (y == 255).any() and (y == 0).any()  # downscaled below crop size: padding must be 'ignore', not class 0
+    t = build_train_transform([64, 128], [64, 128], {"translate_px": 2, "hflip": False})
+    t.reseed(0)
+    shifted = [t(img, lab)[1] for _ in range(8)]
+    assert all(s.shape == (64, 128) for s in shifted)
+    assert any((s == 255).any() for s in shifted)  # +-2 px shift uncovers a border, labelled ignore
+    assert all((s[2:-2, 2:-2] == 0).all() for s in shifted)  # ignore only in the uncovered 2 px border
+    x, y = build_eval_transform([32, 64], [16, 32])(img, lab)
+    assert x.shape == (3, 32, 64) and y.shape == (16, 32)
+    with pytest.raises(ConfigError, match="data.augment.flip"):
+        build_train_transform([32, 64], [32, 64], {"flip": True})
+
+
+def test_datamodule_batches(tiny_root, tmp_path):
+    dm = _dm(tiny_root, tmp_path, limit_train=4)
+    dm.setup("fit")
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (2, 3, 32, 64) and y.shape == (2, 32, 64) and y.dtype == torch.int64
+    assert len(dm.datasets["train"]) == 4
+    x, y = next(iter(dm.val_dataloader()))
+    assert x.shape == (2, 3, 64, 128) and y.shape == (2, 32, 64)
+    dm.setup("test")
+    assert len(dm.datasets["test"]) == 3  # test_split defaults to val
+    assert dm.class_names == CLASS_NAMES and dm.num_classes == 19
+
+
+def test_datamodule_synthetic_default(tmp_path):
+    dm = CityscapesDataModule(root=None, cache_dir=str(tmp_path / "c"), synthetic=dict(TINY, num_train=4),
+                              train_hw=[32, 64], input_hw=[32, 64], label_hw=[32, 64], batch_size=2, num_workers=1,
+                              progress=False)
+    dm.prepare_data()
+    dm.setup("fit")
+    assert dm.data_root.parent == tmp_path / "c" and synthetic.read_marker(dm.data_root)["num_train"] == 4
+    x, y = next(iter(dm.train_dataloader()))  # through a worker process: transform pickles and reseeds
+    assert x.shape == (2, 3, 32, 64) and y.shape == (2, 32, 64)
+
+
+def test_class_weights(tiny_root, tmp_path):
+    w = enet_class_weights([3, 1, 0])
+    assert torch.allclose(w, torch.tensor([1 / np.log(1.77), 1 / np.log(1.27), 1 / np.log(1.02)], dtype=torch.float32))
+    assert len(ERFNET_CLASS_WEIGHTS) == 19 and ERFNET_CLASS_WEIGHTS[0] == pytest.approx(2.8149201869965)
+    dm = _dm(tiny_root, tmp_path)
+    we = dm.class_weights("enet")
+    assert we.shape == (19,) and torch.isfinite(we).all()
+    road, rare = CLASS_NAMES.index("road"), CLASS_NAMES.index("rider")
+    assert we[road] < we[rare]
+    assert torch.equal(dm.compute_class_weights(), we)
+    assert torch.equal(dm.class_weights("erfnet"), torch.tensor(ERFNET_CLASS_WEIGHTS, dtype=torch.float32))
+    assert list((tmp_path / "cache" / "validation").glob("histogram-*.json"))
+
+
+# ------------------------------------------------------------------------------------------- bad input
+def test_missing_root(tmp_path):
+    with pytest.raises(DataError, match=r"data.root=.*nope does not exist.*leave data.root unset"):
+        _dm(tmp_path / "nope", tmp_path).setup("fit")
+
+
+@pytest.mark.parametrize("remove", ["gtFine/train", "leftImg8bit/val"])
+def test_wrong_layout(root_copy, tmp_path, remove):
+    shutil.rmtree(root_copy / remove)
+    with pytest.raises(DataError, match=re.escape(remove)):
+        _dm(root_copy, tmp_path).setup("fit")
+
+
+def test_image_without_label(root_copy, tmp_path):
+    lab = _first(root_copy, "label")
+    lab.unlink()
+    with pytest.raises(DataError, match=re.escape(lab.name.replace("_gtFine_labelIds", "_leftImg8bit"))):
+        _dm(root_copy, tmp_path, validate="none").setup("fit")
+
+
+def test_zero_images(root_copy, tmp_path):
+    for p in (root_copy / "leftImg8bit" / "train").glob("*/*.png"):
+        p.unlink()
+    with pytest.raises(DataError, match="contains no"):
+        _dm(root_copy, tmp_path).setup("fit")
+
+
+@pytest.mark.parametrize("kind", ["image", "label"])
+@pytest.mark.parametrize("validate", ["quick", "full"])
+def test_corrupt_png(root_copy, tmp_path, kind, validate):
+    path = _first(root_copy, kind)
+    path.write_bytes(b"not a png at all")
+    with pytest.raises(DataError, match=re.escape(str(path))):
+        _dm(root_copy, tmp_path, validate=validate).setup("fit")
+
+
+def test_truncated_png_caught_by_full_and_getitem(root_copy, tmp_path):
+    path = _first(root_copy, "image")
+    path.write_bytes(path.read_bytes()[:200])  # header intact, pixel data cut
+    dm = _dm(root_copy, tmp_path, validate="quick")
+    dm.setup("fit")  # quick reads headers only
+    with pytest.raises(DataError, match=re.escape(str(path))):
+        dm.datasets["train"][0]
+    with pytest.raises(DataError, match=re.escape(str(path))):
+        _dm(root_copy, tmp_path, validate="full").setup("fit")
+
+
+def test_invalid_label_ids(root_copy, tmp_path):
+    path = _first(root_copy, "label")
+    arr = np.array(Image.open(path))
+    arr[0, :3] = (40, 255, 40)
+    Image.fromarray(arr).save(path)
+    with pytest.raises(DataError, match=re.escape(str(path)) + r".*\[40, 255\]"):
+        _dm(root_copy, tmp_path).setup("fit")
+    dm = _dm(root_copy, tmp_path, validate="quick")
+    dm.setup("fit")
+    with pytest.raises(DataError, match=r"\[40, 255\]"):
+        dm.datasets["train"][0]
+
+
+def test_rgb_label(root_copy, tmp_path):
+    path = _first(root_copy, "label")
+    Image.open(path).convert("RGB").save(path)
+    with pytest.raises(DataError, match="mode RGB"):
+        _dm(root_copy, tmp_path, validate="quick").setup("fit")
+
+
+def test_size_mismatch(root_copy, tmp_path):
+    path = _first(root_copy, "label")
+    Image.open(path).resize((64, 32), Image.NEAREST).save(path)
+    img = _first(root_copy, "image")
+    with pytest.raises(DataError, match=re.escape(str(img)) + ".*128x64.*" + re.escape(str(path)) + ".*64x32"):
+        _dm(root_copy, tmp_path, validate="quick").setup("fit")
+
+
+def test_full_validation_stamp(root_copy, tmp_path, monkeypatch):
+    _dm(root_copy, tmp_path).setup("fit")
+    assert list((tmp_path / "cache" / "validation").glob("validated-train-*.json"))
+    calls = []
+    monkeypatch.setattr(_checks, "_check_full", lambda pair: calls.append(pair))
+    _dm(root_copy, tmp_path).setup("fit")
+    assert calls == []  # unchanged files: stamp hit, nothing decoded
+    path = _first(root_copy, "label")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    _dm(root_copy, tmp_path).setup("fit")
+    assert len(calls) == 6  # a changed mtime invalidates the train stamp
+
+
+def test_hydra_config_instantiates(tmp_path):
+    import inspect
+
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(Path(__file__).parents[1] / "conf" / "data" / "cityscapes.yaml")
+    params = set(inspect.signature(CityscapesDataModule.__init__).parameters) - {"self"}
+    assert set(cfg) - {"_target_"} <= params
+    cfg.cache_dir, cfg.synthetic = str(tmp_path), TINY
+    dm = instantiate(cfg)
+    assert isinstance(dm, CityscapesDataModule) and dm.train_hw == (128, 256) and dm.data_root.parent == tmp_path
+
+
+def test_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="data.validate"):
+        CityscapesDataModule(validate="sometimes")
+    with pytest.raises(ConfigError, match="data.train_hw"):
+        CityscapesDataModule(train_hw=[128])
+    with pytest.raises(ConfigError, match="data.synthetic"):
+        CityscapesDataModule(synthetic={"num_trian": 3})
+    with pytest.raises(ConfigError, match="data.limit_train"):
+        CityscapesDataModule(limit_train=0)
+    with pytest.raises(ConfigError, match="data.augment.jitter"):
+        CityscapesDataModule(augment={"jitter": {"brightnes": 0.1}})
