@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
 
-.PHONY: help install demo test test-slow table3 table4 table5 ablation reproduce bench-gradual bench-latency clean
+.PHONY: help install demo test test-slow table3 table4 table5 ablation reproduce bench-gradual bench-latency counts clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ ablation: install ## does gradual grouping help? direct vs gradual DG{2,4,8}*, D
 	  --header "Produced by \`make ablation PRESET=$(PRESET)\` on $$(nproc) CPU cores ($$(uname -m)), $$(date -u +%Y-%m-%d)."
 
 reproduce: table3 table4 table5 ablation ## every table of the paper plus the ablation
+
+counts: install ## params and GMACs of every paper row beside the paper's (README table)
+	$(PY) -m gradgroup.counts
 
 bench-gradual: install ## training-step time: gradual DG4* vs direct DG4* vs D* (side by side, one process)
 	$(VENV)/bin/python -m gradgroup.grouping.bench_step

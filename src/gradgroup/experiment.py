@@ -146,6 +146,10 @@ def fit(cfg: DictConfig, run_dir: Path, model: torch.nn.Module, datamodule, weig
                                  mode="max", save_last=True)]
     if cfg.trainer.get("enable_progress_bar", True):
         callbacks.append(RichProgressBar())
+    if cfg.logger.wandb.mode != "disabled":
+        from .wandb_media import WandbMedia
+
+        callbacks.append(WandbMedia())
     if has_gradual(model):
         if not cfg.grouping.enabled:
             raise ConfigError("model.encoder.gradual is true but no schedule is set: add grouping=gradual.")
@@ -194,6 +198,9 @@ def test_and_summarise(module: SegmentationModule, trainer: pl.Trainer, datamodu
     """Test on the val split (Cityscapes' test labels are not public; the paper reports val too)."""
     trainer.test(module, dataloaders=datamodule.val_dataloader(), verbose=False)
     per_class = module.last_test_class_iou
+    from .wandb_media import log_class_iou_table
+
+    log_class_iou_table(trainer, module.class_names, per_class)
     return {
         "miou": float(torch.nanmean(per_class) * 100),
         "class_iou": {n: (None if torch.isnan(v) else round(float(v) * 100, 3))
