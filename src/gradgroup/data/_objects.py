@@ -31,6 +31,7 @@ _CLOTH = np.array([(25, 25, 30), (60, 60, 70), (30, 40, 90), (140, 30, 35), (200
                    (70, 95, 60), (170, 120, 60), (90, 50, 110), (150, 150, 155)], dtype=float)
 _SKIN = np.array([(225, 185, 160), (190, 140, 105), (120, 80, 55), (240, 205, 180)], dtype=float)
 GLASS = (38, 46, 58)
+GRASS = (140, 150, 75)  # terrain: a yellow-green, lighter and browner than foliage
 TYRE = (22, 22, 24)
 
 
@@ -276,16 +277,16 @@ def bike(cv, rng, x, z, kind="bicycle", rider=False, direction=1):
 
 # ------------------------------------------------------------------------------------- poles, signs, trees
 def pole(cv, rng, x, z, h, label=POLE):
-    cv.line((x, 0, z), (x, h, z), rng.uniform(.08, .18), jitter(rng, (120, 122, 125), 25), label)
+    cv.line((x, 0, z), (x, h, z), rng.uniform(.15, .25), jitter(rng, (120, 122, 125), 15), label)
 
 
 def sign(cv, rng, x, y, z):
     """Traffic sign facing the camera: a handful of shapes and colourings, or a grey back plate."""
-    pl, s = cv.plane((x, z), "x"), rng.uniform(.5, .8)
+    pl, s = cv.plane((x, z), "x"), rng.uniform(.7, 1.0)
     shape = rng.integers(4)
     face, inner = [((200, 30, 30), (235, 235, 235)), ((30, 70, 160), (30, 70, 160)), ((235, 200, 30), (235, 200, 30)),
                    ((235, 235, 235), (40, 40, 40))][rng.integers(4)]
-    if rng.random() < .25:
+    if rng.random() < .1:
         face = inner = jitter(rng, (140, 140, 145), 15)
     pts = {0: _circle(0, 0, s / 2, 10), 1: [(-s / 2, s / 2), (s / 2, s / 2), (0, -s / 2)],
            2: [(0, s / 2), (s / 2, 0), (0, -s / 2), (-s / 2, 0)], 3: rect(-s * .6, -s * .35, s * .6, s * .35)}[shape]
@@ -295,11 +296,11 @@ def sign(cv, rng, x, y, z):
 
 def traffic_light(cv, rng, x, y, z):
     pl = cv.plane((x, z), "x")
-    housing = jitter(rng, (35, 35, 35) if rng.random() < .7 else (180, 160, 50), 10)
-    cv.poly_in(pl, rect(-.17, y, .17, y + .95), housing, LIGHT)
+    housing = jitter(rng, (35, 35, 35) if rng.random() < .8 else (180, 160, 50), 8)
+    cv.poly_in(pl, rect(-.25, y, .25, y + 1.1), housing, LIGHT)
     lit = rng.integers(3)
     for k, col in enumerate(((40, 220, 90), (250, 190, 30), (240, 40, 30))):
-        cv.poly_in(pl, _circle(0, y + .17 + k * .3, .1, 8), col if k == lit else (60, 60, 55), None)
+        cv.poly_in(pl, _circle(0, y + .2 + k * .35, .13, 8), col if k == lit else (70, 70, 65), None)
 
 
 def tree(cv, rng, x, z, size=1.0):

@@ -3,8 +3,8 @@
 The layout follows what dominates Cityscapes: a road receding to a vanishing point, sidewalks and facades
 on both sides (sometimes a park side with terrain, trees and a fence or wall instead), parked and moving
 traffic, pedestrians, poles carrying signs and lights, and the void regions of real annotations (ego hood,
-out-of-ROI border, static clutter, ground patches). Rare classes (train, bus, motorcycle, rider) get low
-probabilities so the class imbalance resembles the real data. Objects are drawn far to near, so nearer ones
+out-of-ROI border, static clutter, ground patches). Rare classes (train, bus, motorcycle, rider) get lower
+probabilities so the class imbalance resembles the real data, though not so low that a short run never sees them. Objects are drawn far to near, so nearer ones
 occlude farther ones exactly as in the label map.
 """
 
@@ -20,7 +20,7 @@ _FACADE = np.array([(200, 190, 170), (150, 150, 150), (225, 220, 210), (160, 90,
 
 def _sky(rng, h, w):
     """Background image: a vertical sky gradient, clear blue or overcast grey."""
-    top = np.array((70, 120, 190) if rng.random() < .6 else (170, 175, 180), float) + rng.normal(0, 12, 3)
+    top = np.array((70, 120, 190) if rng.random() < .8 else (165, 180, 200), float) + rng.normal(0, 8, 3)
     bottom = np.clip(top + rng.uniform(40, 80), 0, 255)
     t = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
     return np.broadcast_to((top * (1 - t) + bottom * t), (h, w, 3)).astype(np.uint8)
@@ -53,32 +53,32 @@ def _facades(cv, rng, xb, side, zfar):
 
 def _fence(cv, rng, x, z0, z1, h):
     """Posts, rails and thin slats along X=x: a thin, see-through class that needs resolution."""
-    color = O.jitter(rng, (150, 130, 110) if rng.random() < .4 else (110, 115, 120), 15)
+    color = O.jitter(rng, (150, 120, 85) if rng.random() < .4 else (95, 120, 100), 10)
     for z in np.arange(z0, z1, 2.5):
         O.pole(cv, rng, x, z, h, label=O.FENCE)
     for y in (h * .15, h * .9):
-        cv.band((x, y, z0), (x, y, z1), .06, color, O.FENCE, axis="y")
-    for z in np.arange(z0, z1, rng.uniform(.15, .35)):
-        cv.line((x, h * .12, z), (x, h * .92, z), .03, color, O.FENCE)
+        cv.band((x, y, z0), (x, y, z1), .1, color, O.FENCE, axis="y")
+    for z in np.arange(z0, z1, rng.uniform(.12, .2)):
+        cv.line((x, h * .12, z), (x, h * .92, z), .06, color, O.FENCE)
 
 
 def _wall(cv, rng, x, z0, z1, h):
-    color = O.jitter(rng, _FACADE[rng.integers(len(_FACADE))] if rng.random() < .5 else (145, 140, 130), 15)
+    color = O.jitter(rng, (175, 170, 160) if rng.random() < .6 else (130, 125, 118), 8)  # concrete
     cv.poly([(x, 0, z0), (x, h, z0), (x, h, z1), (x, 0, z1)], color, O.WALL)
     cv.band((x, h, z0), (x, h, z1), .12, O.jitter(rng, color, 20), O.WALL, axis="y")  # coping stone
 
 
 def _pole_group(cv, rng, x, z, side):
     """A pole with what Cityscapes hangs on poles: signs, traffic lights, or a street lamp arm."""
-    h = rng.uniform(3.0, 7.5)
+    h = rng.uniform(3.5, 7.0)
     O.pole(cv, rng, x, z, h)
     kind = rng.random()
     if kind < .45:
         for k in range(rng.integers(1, 3)):
-            O.sign(cv, rng, x, h - .4 - k * .8, z - .05)
-    elif kind < .65:
+            O.sign(cv, rng, x, h - .5 - k * 1.0, z - .05)
+    elif kind < .7:
         O.traffic_light(cv, rng, x, h - 1.0, z - .05)
-    elif kind < .8:  # overhanging arm with a light above the road
+    elif kind < .88:  # overhanging arm with a light above the road
         arm = x - side * rng.uniform(2.5, 5)
         cv.line((x, h, z), (arm, h, z), .1, (120, 120, 120), O.POLE)
         O.traffic_light(cv, rng, arm, h - .95, z)
@@ -91,11 +91,11 @@ def compose(rng, h, w):
     cv = O.Canvas(rng, h, w, _sky(rng, h, w))
     zfar = rng.uniform(90, 160)
     left, right = -rng.uniform(2.5, 7), rng.uniform(2.5, 7)
-    walk = {s: rng.uniform(2.5, 6.5) for s in (-1, 1)}
-    verge = {s: rng.uniform(1, 2.5) if rng.random() < .35 else 0 for s in (-1, 1)}
+    walk = {s: rng.uniform(3.5, 7.5) for s in (-1, 1)}
+    verge = {s: rng.uniform(1.5, 3) if rng.random() < .55 else 0 for s in (-1, 1)}
     edge = {-1: left, 1: right}
     xb = {s: edge[s] + s * (verge[s] + walk[s]) for s in (-1, 1)}
-    park = {s: rng.random() < .2 for s in (-1, 1)}
+    park = {s: rng.random() < .25 for s in (-1, 1)}
 
     # Far end of the street: a skyline of distant buildings and trees, then the ground plane.
     for _ in range(rng.integers(6, 14)):
@@ -105,9 +105,9 @@ def compose(rng, h, w):
         else:
             cv.poly([(x0, 0, zfar + 20), (x0, bh, zfar + 20), (x0 + bw, bh, zfar + 20), (x0 + bw, 0, zfar + 20)],
                     O.jitter(rng, _FACADE[rng.integers(len(_FACADE))], 20), O.BUILDING)
-    grass = O.jitter(rng, (120, 150, 80), 15)
+    grass = O.jitter(rng, O.GRASS, 8)
     cv.poly([(-400, 0, zfar + 20), (400, 0, zfar + 20), (400, 0, .35), (-400, 0, .35)], grass, O.TERRAIN)
-    pave = O.jitter(rng, (170, 160, 150) if rng.random() < .6 else (160, 120, 110), 12)
+    pave = O.jitter(rng, (185, 180, 172) if rng.random() < .7 else (175, 140, 125), 8)
     for s in (-1, 1):
         outer = xb[s] if not park[s] else xb[s] + s * rng.uniform(0, 10)
         cv.poly([(edge[s], 0, .4), (edge[s], 0, zfar), (outer, 0, zfar), (outer, 0, .4)], pave, O.SIDEWALK)
@@ -139,9 +139,9 @@ def compose(rng, h, w):
                 O.tree(cv, rng, xb[s] + s * rng.uniform(1, 12), z, size=rng.uniform(.8, 1.6))
         else:
             _facades(cv, rng, xb[s], s, zfar)
-        if rng.random() < (.7 if park[s] else .45):
-            z0 = rng.uniform(1, 20)
-            z1, fh = z0 + rng.uniform(10, 50), rng.uniform(1.0, 2.6)
+        if rng.random() < (.85 if park[s] else .65):
+            z0 = rng.uniform(1, 10)
+            z1, fh = z0 + rng.uniform(15, 50), rng.uniform(1.3, 2.6)
             (_fence if rng.random() < .55 else _wall)(cv, rng, xb[s] - s * .1, z0, z1, fh)
         if rng.random() < .25:  # hedge along the building line
             z0 = rng.uniform(2, 25)
@@ -151,10 +151,10 @@ def compose(rng, h, w):
     # Everything that stands on the ground, collected with its depth and drawn far to near.
     items = []
     add = lambda z, fn, *a, **k: items.append((z, len(items), fn, a, k))  # noqa: E731 - index breaks ties stably
-    tram = rng.random() < .08
+    tram = rng.random() < .1
     for s in (-1, 1):
         curb = edge[s] + s * (verge[s] + .4)
-        for z in np.arange(rng.uniform(3, 12), 90, rng.uniform(8, 20)):
+        for z in np.arange(rng.uniform(3, 8), 90, rng.uniform(6, 14)):
             add(z, _pole_group, cv, rng, curb + s * rng.uniform(0, .3), z, s)
         if rng.random() < .6:
             for z in np.arange(rng.uniform(4, 12), 70, rng.uniform(8, 16)):
@@ -163,46 +163,46 @@ def compose(rng, h, w):
         if rng.random() < .55:  # parked cars along the curb, occasionally a van/truck
             z = rng.uniform(3, 12)
             while z < 60:
-                kind = "truck" if rng.random() < .03 else "car"
+                kind = "truck" if rng.random() < .06 else "car"
                 add(z, O.vehicle, cv, rng, kind, edge[s] - s * 1.1, z)
                 z += rng.uniform(5, 12) if kind == "car" else rng.uniform(11, 15)
-        for _ in range(rng.poisson(3.5)):
-            z, x = rng.uniform(3, 50), edge[s] + s * (verge[s] + rng.uniform(.4, walk[s] - .3))
+        for _ in range(rng.poisson(4.5)):
+            z, x = rng.uniform(6, 35), edge[s] + s * (verge[s] + rng.uniform(.4, walk[s] - .3))
             for k in range(rng.integers(1, 4)):
                 mode = "side" if rng.random() < .6 else "front"
                 pl = cv.plane((x + s * .6 * k, z + .4 * k), "z" if mode == "side" else "x")
                 add(z + .4 * k, O.person, cv, rng, pl, rng.uniform(1.55, 1.95), mode)
-        if rng.random() < .4:  # parked bicycles, rarely a parked motorcycle
-            z = rng.uniform(5, 30)
+        if rng.random() < .6:  # parked bicycles, sometimes a parked motorcycle
+            z = rng.uniform(8, 25)
             for k in range(rng.integers(1, 6)):
-                kind = "motorcycle" if rng.random() < .1 else "bicycle"
+                kind = "motorcycle" if rng.random() < .25 else "bicycle"
                 add(z + .7 * k, O.bike, cv, rng, edge[s] + s * (verge[s] + .7), z + .7 * k, kind, False, 1)
         for _ in range(rng.poisson(.8)):  # void 'static' clutter: bins, bollards, boxes
             z, x = rng.uniform(3, 40), edge[s] + s * (verge[s] + rng.uniform(.3, walk[s]))
             box = O.rect(0, 0, rng.uniform(.3, .9), rng.uniform(.5, 1.2))
             add(z, cv.poly_in, cv.plane((x, z), "x"), box, O.jitter(rng, (90, 90, 90), 50), O.STATIC)
     lanes = np.linspace(left + 1.6, right - 1.6, max(1, int((right - left) // 3.3)))
-    for _ in range(rng.poisson(2.2)):  # moving traffic, seen mostly from behind
-        z, x, r = rng.uniform(7, 90), rng.choice(lanes) + rng.normal(0, .3), rng.random()
-        if r < .8:
+    for _ in range(rng.poisson(2.4)):  # moving traffic, seen mostly from behind
+        z, x, r = rng.uniform(7, 60), rng.choice(lanes) + rng.normal(0, .3), rng.random()
+        if r < .66:
             add(z, O.vehicle, cv, rng, "car", x, z)
-        elif r < .85:
+        elif r < .76:
             add(z, O.vehicle, cv, rng, "truck", x, z)
-        elif r < .91:
+        elif r < .81:
             add(z, O.vehicle, cv, rng, "bus", x, z)
         else:
             add(z, O.bike, cv, rng, x, z, "motorcycle", True, rng.choice((-1, 1)))
     for s in (-1, 1):  # cyclists in the bike lane next to the curb
-        for _ in range(rng.poisson(.5)):
-            z = rng.uniform(5, 35)
+        for _ in range(rng.poisson(1.0)):
+            z = rng.uniform(4, 25)
             add(z, O.bike, cv, rng, edge[s] - s * .7, z, "bicycle", True, rng.choice((-1, 1)))
-    if rng.random() < .15:  # pedestrians crossing the road
-        z = rng.uniform(8, 30)
+    if rng.random() < .3:  # pedestrians crossing the road
+        z = rng.uniform(6, 25)
         for k in range(rng.integers(1, 5)):
             x = rng.uniform(left, right)
             add(z + .3 * k, O.person, cv, rng, cv.plane((x, z + .3 * k), "x"), rng.uniform(1.55, 1.95), "front")
     if tram:
-        tx, tz = rng.uniform(left + 1.5, right - 1.5), rng.uniform(10, 50)
+        tx, tz = rng.uniform(left + 1.5, right - 1.5), rng.uniform(8, 35)
         for r in (-.72, .72):  # rails embedded in the road are labelled road
             cv.band((tx + r, 0, .5), (tx + r, 0, zfar), .07, (150, 150, 155), O.ROAD)
         add(tz, O.vehicle, cv, rng, "train", tx, tz)

@@ -33,7 +33,7 @@ from . import _objects as O
 from ._scene import compose
 
 # Bump whenever the output for a given seed changes, so cached datasets are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MARKER = "gradgroup_synthetic.json"
 SPLITS = ("train", "val", "test")
 CITIES = {"train": ("arnhold", "brevik", "corlund", "dalsberg"), "val": ("elmshaven", "fernwald"),
@@ -43,8 +43,8 @@ DEFAULTS = dict(seed=0, num_train=300, num_val=60, num_test=40, height=256, widt
 # Per-labelId texture amplitudes (fine grain, coarse blotches); everything else gets a mild default.
 _FINE = np.full(256, 4.0, np.float32)
 _COARSE = np.full(256, 4.0, np.float32)
-for _lid, _f, _c in ((O.ROAD, 7, 10), (O.SIDEWALK, 9, 8), (O.BUILDING, 6, 9), (O.VEG, 24, 16), (O.TERRAIN, 14, 14),
-                     (O.SKY, 2, 10), (O.WALL, 8, 8), (O.GROUND, 14, 10)):
+for _lid, _f, _c in ((O.ROAD, 5, 6), (O.SIDEWALK, 6, 5), (O.BUILDING, 5, 6), (O.VEG, 20, 12), (O.TERRAIN, 8, 6),
+                     (O.SKY, 2, 4), (O.WALL, 6, 5), (O.GROUND, 14, 10)):
     _FINE[_lid], _COARSE[_lid] = _f, _c
 
 
@@ -67,13 +67,13 @@ def render(rng, h, w):
     rgb *= (1 - np.asarray(shadow, np.float32) / 255.0)[..., None]
     # Global lighting: exposure, contrast, a left-right / top-bottom illumination gradient, colour cast.
     yy, xx = np.linspace(-.5, .5, h, dtype=np.float32)[:, None], np.linspace(-.5, .5, w, dtype=np.float32)[None, :]
-    gain = rng.uniform(.7, 1.25) * (1 + rng.uniform(-.35, .35) * xx + rng.uniform(-.25, .25) * yy)
+    gain = rng.uniform(.85, 1.2) * (1 + rng.uniform(-.35, .35) * xx + rng.uniform(-.25, .25) * yy)
     mean = rgb.mean()
-    rgb = (rgb - mean) * rng.uniform(.75, 1.2) + mean
+    rgb = (rgb - mean) * rng.uniform(.85, 1.15) + mean
     rgb = rgb * gain[..., None] * rng.uniform(.95, 1.05, 3).astype(np.float32)
-    rgb += rng.standard_normal((h, w, 3), dtype=np.float32) * np.float32(rng.uniform(1.5, 5))  # sensor noise
+    rgb += rng.standard_normal((h, w, 3), dtype=np.float32) * np.float32(rng.uniform(1, 3))  # sensor noise
     out = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
-    if rng.random() < .2:  # motion / focus blur on some frames
+    if rng.random() < .1:  # motion / focus blur on some frames
         out = out.filter(ImageFilter.GaussianBlur(rng.uniform(.5, 1.3) * w / 512))
     # Void annotations of real Cityscapes frames: out-of-ROI border, rectification wedge, unlabeled blobs.
     if rng.random() < .6:
