@@ -1,16 +1,9 @@
 """Shared test helpers: compose the project's Hydra configs the way the CLIs do."""
 from __future__ import annotations
 
-from hydra import compose, initialize_config_dir
+from gradgroup.config_paths import CONF_DIR, compose_config
 
-from gradgroup.config_paths import CONF_DIR, register_resolvers
-
-register_resolvers()
-
-
-def compose_cfg(overrides: list[str] | None = None, config_name: str = "train"):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name=config_name, overrides=overrides or [])
+compose_cfg = compose_config  # the tests compose exactly as the CLIs do
 
 
 def experiment_names(table: str | None = None) -> list[str]:

@@ -24,15 +24,10 @@ REFERENCE = "table3/erfnet"
 
 
 def _build(experiment: str, overrides: Sequence[str] = ()) -> torch.nn.Module:
-    from hydra import compose, initialize_config_dir
-
-    from .config_paths import CONF_DIR, register_resolvers
+    from .config_paths import compose_config
     from .experiment import deployable_model
 
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[f"experiment={experiment}", *overrides])
-    return deployable_model(cfg).eval()
+    return deployable_model(compose_config([f"experiment={experiment}", *overrides])).eval()
 
 
 def _time_once(model: torch.nn.Module, x: torch.Tensor) -> float:

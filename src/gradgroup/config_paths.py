@@ -19,3 +19,12 @@ CONF_DIR = Path(os.environ.get("GRADGROUP_CONF_DIR", REPO_ROOT / "conf")).resolv
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("path_safe"):
         OmegaConf.register_new_resolver("path_safe", path_safe)
+
+
+def compose_config(overrides: list[str] | None = None, config_name: str = "train"):
+    """Compose the project's config outside a Hydra app, as the CLIs would (bench, counts, tests)."""
+    from hydra import compose, initialize_config_dir
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name=config_name, overrides=overrides or [])

@@ -6,9 +6,7 @@ own ERFNet, since the paper's absolute numbers use a convention in the parts all
 """
 from __future__ import annotations
 
-from hydra import compose, initialize_config_dir
-
-from .config_paths import CONF_DIR, register_resolvers
+from .config_paths import compose_config
 from .experiment import measure_complexity
 
 ROWS = ([f"table3/{n}" for n in ("erfnet", "d", "dg2", "dg4", "dg8", "dg2s", "dg4s", "dg8s")]
@@ -17,16 +15,14 @@ ROWS = ([f"table3/{n}" for n in ("erfnet", "d", "dg2", "dg4", "dg8", "dg2s", "dg
 
 
 def rows() -> list[dict]:
-    register_resolvers()
     out = []
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        for name in ROWS:
-            cfg = compose(config_name="train", overrides=[f"experiment={name}", "complexity.convention=paper"])
-            paper = measure_complexity(cfg)
-            cfg.complexity.convention = "exact"
-            exact = measure_complexity(cfg)
-            out.append({"name": name, "label": cfg.label, "params": exact["params"], "gmacs_exact": exact["gmacs"],
-                        "gmacs_paper": paper["gmacs"], "paper": dict(cfg.paper)})
+    for name in ROWS:
+        cfg = compose_config([f"experiment={name}", "complexity.convention=paper"])
+        paper = measure_complexity(cfg)
+        cfg.complexity.convention = "exact"
+        exact = measure_complexity(cfg)
+        out.append({"name": name, "label": cfg.label, "params": exact["params"], "gmacs_exact": exact["gmacs"],
+                    "gmacs_paper": paper["gmacs"], "paper": dict(cfg.paper)})
     return out
 
 

@@ -180,17 +180,21 @@ def load_weights(module: pl.LightningModule, trainer: pl.Trainer, which: str) ->
     return path
 
 
-def convert_for_deployment(module: SegmentationModule, datamodule, run_dir: Path, cfg: DictConfig) -> dict:
-    """Gradual convs -> real grouped convs; check outputs unchanged; save a checkpoint without masked classes."""
+def convert_checked(model: torch.nn.Module, datamodule) -> tuple[torch.nn.Module, float]:
+    """Gradual convs -> real grouped convs, and the max output difference on two val images."""
     from .grouping.convert import convert_to_grouped, max_abs_output_diff
 
     images = next(iter(datamodule.val_dataloader()))[0][:2]
-    converted = convert_to_grouped(module.model)
-    diff = max_abs_output_diff(module.model, converted, images)
-    module.model = converted
+    converted = convert_to_grouped(model)
+    return converted, max_abs_output_diff(model, converted, images)
+
+
+def convert_for_deployment(module: SegmentationModule, datamodule, run_dir: Path, cfg: DictConfig) -> dict:
+    """Convert the trained model in place of the masked one; save a checkpoint without masked classes."""
+    module.model, diff = convert_checked(module.model, datamodule)
     path = run_dir / "checkpoints" / "converted.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model_kwargs": deploy_kwargs(cfg), "state_dict": converted.state_dict()}, path)
+    torch.save({"model_kwargs": deploy_kwargs(cfg), "state_dict": module.model.state_dict()}, path)
     return {"conversion_max_abs_diff": diff, "converted_checkpoint": str(path)}
 
 

@@ -20,7 +20,7 @@ import torch
 from omegaconf import DictConfig
 
 from .errors import ConfigError
-from .experiment import deploy_kwargs, fit, has_gradual, load_weights, model_kwargs, test_and_summarise
+from .experiment import convert_checked, deploy_kwargs, fit, has_gradual, load_weights, model_kwargs, test_and_summarise
 from .models import build_model
 
 
@@ -30,8 +30,6 @@ def _encoder_state(model: torch.nn.Module) -> dict:
 
 def run_phase1(cfg: DictConfig, run_dir: Path, datamodule, weights) -> tuple[dict, dict]:
     """Train the encoder alone; return (deployable encoder state, phase-1 summary)."""
-    from .grouping.convert import convert_to_grouped, max_abs_output_diff
-
     p1_dir = run_dir / "phase1"
     model = build_model(**model_kwargs(cfg, encoder_only=True))
     module, trainer = fit(cfg, p1_dir, model, datamodule, weights, encoder_only=True,
@@ -41,10 +39,7 @@ def run_phase1(cfg: DictConfig, run_dir: Path, datamodule, weights) -> tuple[dic
                "label_scale": "1/8", "checkpoint": str(p1_dir / "checkpoints" / "last.ckpt")}
     encoder_model = module.model
     if has_gradual(encoder_model):
-        converted = convert_to_grouped(encoder_model)
-        images = next(iter(datamodule.val_dataloader()))[0][:2]
-        summary["conversion_max_abs_diff"] = max_abs_output_diff(encoder_model, converted, images)
-        encoder_model = converted
+        encoder_model, summary["conversion_max_abs_diff"] = convert_checked(encoder_model, datamodule)
     state = _encoder_state(encoder_model)
     torch.save({"state_dict": state, "model_kwargs": deploy_kwargs(cfg)}, p1_dir / "encoder.pt")
     (p1_dir / "phase1_metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -81,7 +76,7 @@ def run_two_phase(cfg: DictConfig, run_dir: Path, datamodule, weights):
         encoder_state, phase1 = run_phase1(cfg, run_dir, datamodule, weights)
     model = build_model(**deploy_kwargs(cfg))
     try:
-        model.encoder.load_state_dict(encoder_state, strict=False)
+        model.encoder.load_state_dict(encoder_state, strict=True)
     except RuntimeError as err:
         raise ConfigError(f"procedure.encoder_checkpoint: the encoder does not fit this experiment's "
                           f"model.encoder ({err.args[0].splitlines()[0]}).") from err
