@@ -72,6 +72,8 @@ def test_light_upsampler_conv_commutes_with_bilinear_upsampling():
     ({"block": "d", "layers": "everywhere"}, "unknown placement"),
     ({"block": "d", "layers": "starred", "gradual": True}, "gradual grouping needs a grouped block"),
     ({"block": "d", "grups": 2}, "unknown keys"),
+    ({"dropout": [0.1]}, r"dropout=\[0.1\] is invalid"),
+    ({"dropout": [0.03, 1.5]}, r"must be in \[0, 1\)"),
 ])
 def test_bad_model_config_names_the_key(encoder, match):
     with pytest.raises(ConfigError, match=match) as info:
@@ -82,3 +84,11 @@ def test_bad_model_config_names_the_key(encoder, match):
 def test_unknown_decoder():
     with pytest.raises(ConfigError, match="model.decoder.name"):
         build_model(19, {}, {"name": "fancy"})
+
+
+def test_encoder_dropout_defaults_to_erfnet_and_can_be_overridden():
+    def rates(model):
+        return sorted({m.p for m in model.modules() if isinstance(m, torch.nn.Dropout2d)})
+
+    assert rates(build_model(19, {})) == [0.03, 0.3]
+    assert rates(build_model(19, {"dropout": [0.05, 0.1], "block": "dgc", "groups": 4, "layers": "starred"})) == [0.05, 0.1]

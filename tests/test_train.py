@@ -105,3 +105,21 @@ def test_every_config_composes():
         assert cfg.name == name, f"{name}: its `name:` key says {cfg.name}"
     for preset in ("smoke", "quick", "paper"):
         assert compose_cfg([f"preset={preset}"]).preset_name == preset
+
+
+def test_threads_setting_pins_torch_threads_and_rejects_bad_values():
+    import torch
+
+    from gradgroup.errors import ConfigError
+    from gradgroup.experiment import set_threads
+
+    before = torch.get_num_threads()
+    try:
+        set_threads(1)
+        assert torch.get_num_threads() == 1
+        set_threads(None)  # null keeps whatever is set
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ConfigError, match="threads=0 is invalid"):
+        set_threads(0)

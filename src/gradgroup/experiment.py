@@ -212,12 +212,22 @@ def test_and_summarise(module: SegmentationModule, trainer: pl.Trainer, datamodu
     }
 
 
+def set_threads(threads) -> None:
+    """Pin torch's intra-op threads for this job (e.g. 1 per job when a launcher runs 2 jobs on 2 cores)."""
+    if threads is None:
+        return
+    if not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"threads={threads!r} is invalid; expected a positive integer or null (torch's default)")
+    torch.set_num_threads(threads)
+
+
 def run(cfg: DictConfig, run_dir: Path) -> dict:
     """Build, train, test and measure; return the results part of the run record."""
     procedure = cfg.procedure.name
     if procedure not in PROCEDURES:
         raise ConfigError(f"procedure.name: unknown procedure {procedure!r}; expected one of {PROCEDURES}.")
     pl.seed_everything(cfg.seed, workers=True)
+    set_threads(cfg.get("threads"))
     complexity = measure_complexity(cfg)  # also rejects a bad model config before any data is read
     if cfg.grouping.enabled:
         instantiate_checked(cfg.grouping.callback)  # rejects a bad schedule before any data is read

@@ -44,6 +44,19 @@ def paint(rng):
     return jitter(rng, _PAINT[rng.integers(len(_PAINT))], 14)
 
 
+# Public transport runs in a city's fleet colours (a few liveries, mostly), private vehicles in any colour:
+# colour is a hint for bus and tram, never the whole story (a quarter of them wear any paint).
+_LIVERY = {"bus": np.array([(225, 190, 40), (200, 40, 40), (235, 235, 230)], dtype=float),
+           "train": np.array([(235, 235, 225), (230, 200, 50)], dtype=float)}
+
+
+def body_paint(rng, kind):
+    fleet = _LIVERY.get(kind)
+    if fleet is None or rng.random() < .25:
+        return paint(rng)
+    return jitter(rng, fleet[rng.integers(len(fleet))], 10)
+
+
 def cloth(rng):
     return jitter(rng, _CLOTH[rng.integers(len(_CLOTH))], 14)
 
@@ -137,7 +150,7 @@ def _wheels(cv, pl, us, r, label):
 def vehicle(cv, rng, kind, x, z, length=None):
     """Box-like vehicle whose near face is at depth ``z``, centred laterally at ``x``, extending away."""
     label = {"car": CAR, "truck": TRUCK, "bus": BUS, "train": TRAIN}[kind]
-    body, w = paint(rng), {"car": 1.8, "truck": 2.45, "bus": 2.55, "train": 2.65}[kind]
+    body, w = body_paint(rng, kind), {"car": 1.8, "truck": 2.45, "bus": 2.55, "train": 2.65}[kind]
     h = {"car": rng.uniform(1.4, 1.65), "truck": rng.uniform(2.9, 3.7), "bus": rng.uniform(3.0, 3.3),
          "train": rng.uniform(3.4, 3.8)}[kind]
     length = length or {"car": rng.uniform(3.8, 4.8), "truck": rng.uniform(6, 10), "bus": rng.uniform(10.5, 13),

@@ -91,8 +91,8 @@ def compose(rng, h, w):
     cv = O.Canvas(rng, h, w, _sky(rng, h, w))
     zfar = rng.uniform(90, 160)
     left, right = -rng.uniform(2.5, 7), rng.uniform(2.5, 7)
-    walk = {s: rng.uniform(3.5, 7.5) for s in (-1, 1)}
-    verge = {s: rng.uniform(1.5, 3) if rng.random() < .55 else 0 for s in (-1, 1)}
+    walk = {s: rng.uniform(4.5, 9.0) for s in (-1, 1)}
+    verge = {s: rng.uniform(1.5, 3) if rng.random() < .7 else 0 for s in (-1, 1)}
     edge = {-1: left, 1: right}
     xb = {s: edge[s] + s * (verge[s] + walk[s]) for s in (-1, 1)}
     park = {s: rng.random() < .25 for s in (-1, 1)}
@@ -139,9 +139,9 @@ def compose(rng, h, w):
                 O.tree(cv, rng, xb[s] + s * rng.uniform(1, 12), z, size=rng.uniform(.8, 1.6))
         else:
             _facades(cv, rng, xb[s], s, zfar)
-        if rng.random() < (.85 if park[s] else .65):
+        if rng.random() < (.9 if park[s] else .85):
             z0 = rng.uniform(1, 10)
-            z1, fh = z0 + rng.uniform(15, 50), rng.uniform(1.3, 2.6)
+            z1, fh = z0 + rng.uniform(25, 60), rng.uniform(1.6, 3.0)
             (_fence if rng.random() < .55 else _wall)(cv, rng, xb[s] - s * .1, z0, z1, fh)
         if rng.random() < .25:  # hedge along the building line
             z0 = rng.uniform(2, 25)
@@ -151,7 +151,7 @@ def compose(rng, h, w):
     # Everything that stands on the ground, collected with its depth and drawn far to near.
     items = []
     add = lambda z, fn, *a, **k: items.append((z, len(items), fn, a, k))  # noqa: E731 - index breaks ties stably
-    tram = rng.random() < .1
+    tram = rng.random() < .2
     for s in (-1, 1):
         curb = edge[s] + s * (verge[s] + .4)
         for z in np.arange(rng.uniform(3, 8), 90, rng.uniform(6, 14)):
@@ -160,14 +160,14 @@ def compose(rng, h, w):
             for z in np.arange(rng.uniform(4, 12), 70, rng.uniform(8, 16)):
                 x = edge[s] + s * (verge[s] + walk[s] * rng.uniform(.3, .7))
                 add(z, O.tree, cv, rng, x, z, rng.uniform(.7, 1.2))
-        if rng.random() < .55:  # parked cars along the curb, occasionally a van/truck
+        if rng.random() < .45:  # parked cars along the curb, occasionally a van/truck
             z = rng.uniform(3, 12)
             while z < 60:
                 kind = "truck" if rng.random() < .06 else "car"
                 add(z, O.vehicle, cv, rng, kind, edge[s] - s * 1.1, z)
                 z += rng.uniform(5, 12) if kind == "car" else rng.uniform(11, 15)
-        for _ in range(rng.poisson(4.5)):
-            z, x = rng.uniform(6, 35), edge[s] + s * (verge[s] + rng.uniform(.4, walk[s] - .3))
+        for _ in range(rng.poisson(6)):
+            z, x = rng.uniform(5, 28), edge[s] + s * (verge[s] + rng.uniform(.4, walk[s] - .3))
             for k in range(rng.integers(1, 4)):
                 mode = "side" if rng.random() < .6 else "front"
                 pl = cv.plane((x + s * .6 * k, z + .4 * k), "z" if mode == "side" else "x")
@@ -184,16 +184,16 @@ def compose(rng, h, w):
     lanes = np.linspace(left + 1.6, right - 1.6, max(1, int((right - left) // 3.3)))
     for _ in range(rng.poisson(2.4)):  # moving traffic, seen mostly from behind
         z, x, r = rng.uniform(7, 60), rng.choice(lanes) + rng.normal(0, .3), rng.random()
-        if r < .66:
+        if r < .55:
             add(z, O.vehicle, cv, rng, "car", x, z)
-        elif r < .76:
+        elif r < .67:
             add(z, O.vehicle, cv, rng, "truck", x, z)
-        elif r < .81:
+        elif r < .80:
             add(z, O.vehicle, cv, rng, "bus", x, z)
         else:
             add(z, O.bike, cv, rng, x, z, "motorcycle", True, rng.choice((-1, 1)))
     for s in (-1, 1):  # cyclists in the bike lane next to the curb
-        for _ in range(rng.poisson(1.0)):
+        for _ in range(rng.poisson(1.4)):
             z = rng.uniform(4, 25)
             add(z, O.bike, cv, rng, edge[s] - s * .7, z, "bicycle", True, rng.choice((-1, 1)))
     if rng.random() < .3:  # pedestrians crossing the road
@@ -211,7 +211,7 @@ def compose(rng, h, w):
 
     # Ego-vehicle hood at the bottom and a cast shadow band over the street.
     if rng.random() < .75:
-        top = h * (1 - rng.uniform(.06, .14))
+        top = h * (1 - rng.uniform(.04, .10))
         box = [-.2 * w, top, 1.2 * w, h + (h - top) * 1.5]
         hood = O.jitter(rng, (40, 40, 45), 15)
         cv._di.ellipse(box, fill=hood)

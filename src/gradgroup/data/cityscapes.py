@@ -9,6 +9,8 @@ caught in ``setup()`` (see ``_checks.py``) so a run fails before training, not h
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,8 @@ from .transforms import (
     merge_augment,
     parse_hw,
 )
+
+log = logging.getLogger(__name__)
 
 # erfnet_pytorch train/main.py, weights for the encoder+decoder stage (trainId order).
 ERFNET_CLASS_WEIGHTS = (2.8149201869965, 6.9850029945374, 3.7890393733978, 9.9428062438965, 9.7702074050903,
@@ -102,6 +106,10 @@ def _limit(pairs, n):
     return [pairs[i] for i in idx]
 
 
+def _in_launcher_worker() -> bool:
+    return multiprocessing.current_process().name.startswith("LokyProcess")
+
+
 class CityscapesDataModule(pl.LightningDataModule):
     """Train/val/test loaders for Cityscapes (``root``) or the generated stand-in (``root=None``)."""
 
@@ -131,6 +139,13 @@ class CityscapesDataModule(pl.LightningDataModule):
         if int(num_workers) < 0:
             raise ConfigError(f"data.num_workers={num_workers} is invalid; expected 0 or more")
         self.num_workers = int(num_workers)
+        if self.num_workers and _in_launcher_worker():
+            # joblib's loky workers cannot start DataLoader worker processes (their arguments fail to
+            # pickle under loky's start method, and Lightning then fails with an unrelated error); the
+            # launcher already runs jobs in parallel, so load in-process.
+            log.warning("data.num_workers=%d -> 0: this job runs inside a joblib (loky) launcher worker",
+                        self.num_workers)
+            self.num_workers = 0
         for key, value in (("limit_train", limit_train), ("limit_val", limit_val)):
             if value is not None and int(value) < 1:
                 raise ConfigError(f"data.{key}={value} is invalid; expected a positive number of images "

@@ -95,7 +95,7 @@ def build_train_transform(train_hw, input_hw, augment=None, mean=IMAGENET_MEAN, 
     th, tw = parse_hw(train_hw, "train_hw")
     ih, iw = parse_hw(input_hw, "input_hw")
     cfg = merge_augment(augment)
-    ops = [A.Resize(ih, iw, interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST)]
+    ops = [A.Resize(ih, iw, interpolation=cv2.INTER_AREA, mask_interpolation=cv2.INTER_NEAREST)]
     lo, hi = cfg["scale"]
     if (lo, hi) != (1.0, 1.0):
         ops.append(A.RandomScale(scale_limit=(lo - 1.0, hi - 1.0), interpolation=cv2.INTER_LINEAR,
@@ -123,5 +123,5 @@ def build_eval_transform(input_hw, label_hw, mean=IMAGENET_MEAN, std=IMAGENET_ST
     ih, iw = parse_hw(input_hw, "input_hw")
     lh, lw = parse_hw(label_hw, "label_hw")
     # The label is resized separately (nearest) because its size may differ from the network input.
-    ops = [A.Resize(ih, iw, interpolation=cv2.INTER_LINEAR)]
+    ops = [A.Resize(ih, iw, interpolation=cv2.INTER_AREA)]
     return PairTransform(ops, label_hw=(lh, lw), mean=mean, std=std)

@@ -45,6 +45,24 @@ def resolve_layers(layers: str | Iterable[int]) -> list[int]:
     return idx
 
 
+def resolve_dropout(dropout: Sequence[float] | None) -> dict[int, float]:
+    """Dropout of the 64- and 128-channel encoder layers: ERFNet's (0.03, 0.3) unless overridden.
+
+    ERFNet's reference itself lowers the 128-channel rate to 0.1 when it pretrains the encoder on
+    ImageNet; short runs (the quick preset) likewise need less regularisation than 150 Cityscapes epochs.
+    """
+    if dropout is None:
+        return {64: RESIDUAL_LAYERS[3][2], 128: RESIDUAL_LAYERS[9][2]}
+    try:
+        d64, d128 = (float(d) for d in dropout)
+    except (TypeError, ValueError):
+        raise ConfigError(f"model.encoder.dropout={dropout!r} is invalid; expected [p_64ch, p_128ch], "
+                          f"e.g. [0.03, 0.3] (ERFNet's), or null") from None
+    if not (0 <= d64 < 1 and 0 <= d128 < 1):
+        raise ConfigError(f"model.encoder.dropout={dropout!r} is invalid; each probability must be in [0, 1)")
+    return {64: d64, 128: d128}
+
+
 def make_block(kind: str, channels: int, dilation: int, dropout: float, groups: int = 1,
                gradual: bool = False, where: str = "block") -> nn.Module:
     """Build one residual block by kind name; `gradual` swaps the grouped 1x1 convs for annealed ones."""
@@ -69,15 +87,18 @@ class Encoder(nn.Module):
     """
 
     def __init__(self, block: str = "nonbt1d", groups: int = 1, layers: str | Sequence[int] = "none",
-                 gradual: bool = False, num_classes: int = 19, with_head: bool = False):
+                 gradual: bool = False, num_classes: int = 19, with_head: bool = False,
+                 dropout: Sequence[float] | None = None):
         super().__init__()
         efficient = set(resolve_layers(layers))
+        drops = resolve_dropout(dropout)
         modules: list[nn.Module] = []
         for idx in range(1, 17):
             if idx in (1, 2, 8):
                 modules.append(Downsampler(*{1: (3, 16), 2: (16, 64), 8: (64, 128)}[idx]))
                 continue
-            ch, dil, drop = RESIDUAL_LAYERS[idx]
+            ch, dil, _ = RESIDUAL_LAYERS[idx]
+            drop = drops[ch]
             kind = block if idx in efficient else "nonbt1d"
             modules.append(make_block(kind, ch, dil, drop, groups, gradual, where=f"encoder layer {idx}"))
         self.layers = nn.ModuleList(modules)
@@ -134,12 +155,12 @@ def build_model(num_classes: int = 19, encoder: dict | None = None, decoder: dic
                 encoder_only: bool = False) -> SegmentationNet:
     """Build a model from the `model` config group (plain dicts, so tests need no Hydra).
 
-    encoder: {block, groups, layers, gradual}; decoder: {name}. `encoder_only` builds phase 1 of the
+    encoder: {block, groups, layers, gradual, dropout}; decoder: {name}. `encoder_only` builds phase 1 of the
     paper's procedure: the encoder with its classifier and no decoder.
     """
     encoder = dict(encoder or {})
     decoder = dict(decoder or {})
-    known = {"block", "groups", "layers", "gradual"}
+    known = {"block", "groups", "layers", "gradual", "dropout"}
     unknown = set(encoder) - known
     if unknown:
         raise ConfigError(f"model.encoder: unknown keys {sorted(unknown)}; expected {sorted(known)}.")
