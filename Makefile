@@ -29,8 +29,8 @@ endif
 
 # On CPU (smoke/quick presets) sweeps run 2 jobs at a time with half the cores each: small 64x128 tensors
 # leave 2 threads half idle, so 2 one-thread jobs finish a table ~1.3x sooner (hydra-joblib-launcher).
-NPROC := $(shell nproc 2>/dev/null || echo 2)
-LAUNCH_ARGS ?= $(if $(filter quick smoke,$(PRESET)),hydra/launcher=joblib hydra.launcher.n_jobs=2 threads=$(shell echo $$(( $(NPROC) / 2 > 0 ? $(NPROC) / 2 : 1 ))),)
+JOB_THREADS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n / 2 : 1 )))
+LAUNCH_ARGS ?= $(if $(filter quick smoke,$(PRESET)),hydra/launcher=joblib hydra.launcher.n_jobs=2 threads=$(JOB_THREADS),)
 # At the quick preset the ablation's 21 jobs get 12 epochs each, so `make ablation` fits in 30 minutes on 2 cores.
 ABLATION_ARGS ?= $(if $(filter quick,$(PRESET)),trainer.max_epochs=12,)
 

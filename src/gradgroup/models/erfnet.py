@@ -15,11 +15,13 @@ from torch import nn
 from ..errors import ConfigError
 from .blocks import DepthwiseSeparableBlock, Downsampler, LightUpsampler, NonBottleneck1D, Upsampler
 
-# (channels, dilation, dropout) of each residual encoder layer, as in ERFNet's reference encoder.
+# (channels, dilation) of each residual encoder layer, and the dropout per channel width, as in ERFNet's
+# reference encoder.
 RESIDUAL_LAYERS = {
-    **{i: (64, 1, 0.03) for i in range(3, 8)},
-    **{9 + k: (128, d, 0.3) for k, d in enumerate([2, 4, 8, 16, 2, 4, 8, 16])},
+    **{i: (64, 1) for i in range(3, 8)},
+    **{9 + k: (128, d) for k, d in enumerate([2, 4, 8, 16, 2, 4, 8, 16])},
 }
+ERFNET_DROPOUT = {64: 0.03, 128: 0.3}
 PLACEMENTS = {
     "starred": sorted(RESIDUAL_LAYERS),
     "selective": [6, 7, 13, 14, 15, 16],
@@ -52,7 +54,7 @@ def resolve_dropout(dropout: Sequence[float] | None) -> dict[int, float]:
     ImageNet; short runs (the quick preset) likewise need less regularisation than 150 Cityscapes epochs.
     """
     if dropout is None:
-        return {64: RESIDUAL_LAYERS[3][2], 128: RESIDUAL_LAYERS[9][2]}
+        return dict(ERFNET_DROPOUT)
     try:
         d64, d128 = (float(d) for d in dropout)
     except (TypeError, ValueError):
@@ -97,10 +99,9 @@ class Encoder(nn.Module):
             if idx in (1, 2, 8):
                 modules.append(Downsampler(*{1: (3, 16), 2: (16, 64), 8: (64, 128)}[idx]))
                 continue
-            ch, dil, _ = RESIDUAL_LAYERS[idx]
-            drop = drops[ch]
+            ch, dil = RESIDUAL_LAYERS[idx]
             kind = block if idx in efficient else "nonbt1d"
-            modules.append(make_block(kind, ch, dil, drop, groups, gradual, where=f"encoder layer {idx}"))
+            modules.append(make_block(kind, ch, dil, drops[ch], groups, gradual, where=f"encoder layer {idx}"))
         self.layers = nn.ModuleList(modules)
         self.head = nn.Conv2d(128, num_classes, 1, bias=True) if with_head else None
 
