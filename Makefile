@@ -34,10 +34,12 @@ LAUNCH_ARGS ?= $(if $(filter quick smoke,$(PRESET)),hydra/launcher=joblib hydra.
 # At the quick preset the ablation's 21 jobs get 12 epochs each, so `make ablation` fits in 30 minutes on 2 cores.
 ABLATION_ARGS ?= $(if $(filter quick,$(PRESET)),trainer.max_epochs=12,)
 
-# Run a sweep file of sweeps/ into multirun/<name>/<timestamp>, then build its table there.
+# Run a sweep file of sweeps/ into multirun/<name>/<timestamp>, time its models side by side into the
+# sweep dir's latency.json (gradgroup-bench), then build its table there (which reads only files).
 define sweep_and_table
-	@stamp=$$(date +%Y-%m-%d_%H-%M-%S); dir=multirun/$(1)/$$stamp; \
+	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=multirun/$(1)/$$stamp; \
 	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name $(1) preset=$(PRESET) hydra.sweep.dir=$$dir $(LAUNCH_ARGS) $(ARGS) && \
+	$(VENV)/bin/gradgroup-bench --sweep $$dir --hw 512 1024 $(BENCH_ARGS) && \
 	$(VENV)/bin/gradgroup-table $$dir $(TABLE_ARGS) $(2)
 endef
 
@@ -54,8 +56,9 @@ table5: install ## Table 5 (selective variants)
 	$(call sweep_and_table,table5)
 
 ablation: install ## does gradual grouping help? direct vs gradual DG{2,4,8}*, D* ceiling, 3 seeds
-	@stamp=$$(date +%Y-%m-%d_%H-%M-%S); dir=multirun/ablation_gradual/$$stamp; \
+	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=multirun/ablation_gradual/$$stamp; \
 	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name ablation_gradual preset=$(PRESET) hydra.sweep.dir=$$dir $(LAUNCH_ARGS) $(ABLATION_ARGS) $(ARGS) && \
+	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name ablation_dense preset=$(PRESET) hydra.sweep.dir=$$dir/dense $(LAUNCH_ARGS) $(ABLATION_ARGS) $(ARGS) && \
 	$(VENV)/bin/gradgroup-table $$dir --no-latency $(TABLE_ARGS) && \
 	$(VENV)/bin/gradgroup-ablation $$dir --out $$dir/ablation.md \
 	  --header "Produced by \`make ablation PRESET=$(PRESET)\` on $$(nproc) CPU cores ($$(uname -m)), $$(date -u +%Y-%m-%d)."

@@ -1,7 +1,7 @@
 """Shared test helpers: compose the project's Hydra configs the way the CLIs do."""
 from __future__ import annotations
 
-from gradgroup.config_paths import CONF_DIR, compose_config
+from gradgroup.config.compose import CONF_DIR, compose_config
 
 compose_cfg = compose_config  # the tests compose exactly as the CLIs do
 

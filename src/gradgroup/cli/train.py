@@ -1,50 +1,26 @@
-"""`gradgroup-train`: train, test and measure one experiment; write its run dir.
+"""`gradgroup-train`: train, test and measure one experiment (or a `-m` sweep of them); write run dirs.
 
-The flow (shared/design.md): compose config -> build model and data (bad input stops here) -> count
-params/MACs of the deployable model -> Trainer.fit -> test the best checkpoint on the val split ->
-metrics.json. `train(cfg, run_dir)` is a plain function the tests call; `main` is the thin Hydra app.
-In a multirun a failed job records its error and lets the sweep go on; a single run exits non-zero.
+A thin Hydra app around `gradgroup.training.run.train`, which the tests call directly. In a multirun a
+failed job records its error in metrics.json and lets the sweep go on; a single run exits non-zero
+(status 2 for a user error, with the message naming the key or file).
 """
 from __future__ import annotations
 
 import logging
-import sys
-import time
 import traceback
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from .config_paths import CONF_DIR, register_resolvers
-from .errors import GradgroupError
-from .run_record import base_record, write_record
+from ..config.compose import CONF_DIR, register_resolvers
+from ..errors import GradgroupError
+from .report import fail
 
 log = logging.getLogger("gradgroup.train")
 register_resolvers()
-
-
-def train(cfg: DictConfig, run_dir: str | Path) -> dict:
-    """Run one experiment end to end and return its metrics record (also written to metrics.json)."""
-    from . import experiment  # heavy imports (torch, lightning) only when a run really starts
-
-    run_dir = Path(run_dir)
-    record = base_record(cfg)
-    write_record(run_dir, record)
-    OmegaConf.save(cfg, run_dir / "config.yaml")
-    start = time.time()
-    try:
-        record.update(experiment.run(cfg, run_dir), status="ok")
-    except BaseException as err:  # KeyboardInterrupt too: the record must say the job did not finish
-        record.update(status="failed", error=f"{type(err).__name__}: {err}")
-        raise
-    finally:
-        record["wall_s"] = round(time.time() - start, 2)
-        write_record(run_dir, record)
-        experiment.finish_wandb(record)
-    return record
 
 
 def _is_multirun() -> bool:
@@ -56,16 +32,19 @@ def _is_multirun() -> bool:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
+    # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
+    from ..training.run import train
+
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         record = train(cfg, run_dir)
     except GradgroupError as err:
-        print(f"\nerror: {err}\n(run dir: {run_dir})", file=sys.stderr)
-        if _is_multirun():
-            return None
-        sys.exit(2)
-    except Exception:
         if _is_multirun():  # one failing job never stops the sweep; metrics.json says "failed"
+            log.error("job failed, sweep continues: %s (run dir: %s)", err, run_dir)
+            return None
+        fail(f"{err}\n(run dir: {run_dir})")
+    except Exception:
+        if _is_multirun():
             log.error("job failed, sweep continues:\n%s", traceback.format_exc())
             return None
         raise

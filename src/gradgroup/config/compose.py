@@ -1,30 +1,52 @@
-"""Where the Hydra configs live, and the resolvers they use.
+"""Where the Hydra configs live, the resolvers they use, and composing them outside a Hydra app.
 
-conf/ sits at the repository root (the project's fixed layout); the package is installed editable, so
-it is found relative to this file. GRADGROUP_CONF_DIR points elsewhere for other installs.
+conf/ sits at the repository root (the package is installed editable, so it is found relative to this
+file); GRADGROUP_CONF_DIR points elsewhere for other installs. `compose_config` composes exactly as the
+`@hydra.main` apps do (the structured schema included, `${hydra:...}` resolvable), for the light CLIs
+and the tests.
 """
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from .run_record import path_safe
+from .schema import register
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 CONF_DIR = Path(os.environ.get("GRADGROUP_CONF_DIR", REPO_ROOT / "conf")).resolve()
 
 
+def path_safe(text: str) -> str:
+    """A name usable in a directory name: 'table3/dg4' -> 'table3-dg4'."""
+    return re.sub(r"[^A-Za-z0-9_.=+-]+", "-", str(text)).strip("-") or "run"
+
+
+def choice_or(choice, default: str) -> str:
+    """A config group's choice (e.g. the experiment), or `default` when none was chosen."""
+    return default if choice in (None, "", "null", "None") else str(choice)
+
+
 def register_resolvers() -> None:
-    if not OmegaConf.has_resolver("path_safe"):
-        OmegaConf.register_new_resolver("path_safe", path_safe)
+    """Resolvers and the structured schema; called by every entry point before Hydra composes."""
+    register()
+    for name, fn in (("path_safe", path_safe), ("choice_or", choice_or)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
 
 
 def compose_config(overrides: list[str] | None = None, config_name: str = "train"):
-    """Compose the project's config outside a Hydra app, as the CLIs would (bench, counts, tests)."""
+    """Compose the project's config as the CLIs would; `${hydra:...}` interpolations resolve."""
     from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
 
     register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name=config_name, overrides=overrides or [])
+        cfg = compose(config_name=config_name, overrides=overrides or [], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg

@@ -1,106 +1,142 @@
-"""One experiment, assembled from its config: model, data, LightningModule, callbacks, loggers, Trainer.
+"""`train(cfg, run_dir)`: one experiment end to end; the only place that builds objects from a config.
 
-Called by `gradgroup.train.train`, which owns the run record. Everything that can reject bad input
-(model config, data root, files) runs before `Trainer.fit`, so a bad job fails in seconds.
+The flow (docs/architecture.md): config -> objects (every `_target_` node instantiated here, once) ->
+the procedure's fit(s) (the GradualGrouping callback anneals alpha) -> convert -> test -> metrics.json.
+Everything that can reject bad input (the model recipe, the schedule, the data root and its files) is
+built before any training, so a bad job fails in seconds. Below this module nothing reads a DictConfig.
 
-Two procedures (`procedure.name`):
-- `standard`: the whole network trained at once (the paper's Tables 3 and 5, trained from scratch);
-  with `grouping=gradual` the GradualGrouping callback anneals the grouped 1x1 convs meanwhile.
-- `two_phase`: the paper's section 4 procedure, in `gradgroup.procedure`.
-After training, gradual convs are converted to real grouped convs and the converted model is tested.
+The order in which objects are built is part of the results: the seed is set first, then the
+deployable model is built for counting, then the data, then the trained model, so every experiment
+draws the same initial weights as before (tests/test_behaviour_pins.py pins them).
 """
 from __future__ import annotations
 
+import sys
+import time
+from functools import partial
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from .complexity import complexity_report
-from .errors import ConfigError
-from .lit_module import SegmentationModule
-from .models import build_model
-
-PROCEDURES = ("standard", "two_phase")
+from ..errors import ConfigError, GradgroupError
+from ..measure.complexity import complexity_report
+from .fitter import Fitter, test_and_summarise
+from .record import base_record, write_record
 
 
-def model_kwargs(cfg: DictConfig, **overrides) -> dict:
-    """The `model` config group as plain kwargs for `build_model`."""
-    kwargs = OmegaConf.to_container(cfg.model, resolve=True)
-    kwargs.update(overrides)
-    return kwargs
-
-
-def deploy_kwargs(cfg: DictConfig) -> dict:
-    """`build_model` kwargs of the deployed network: gradual convs already converted, no encoder head.
-
-    A converted gradual model has exactly the architecture of the same model built without `gradual`.
-    """
-    kwargs = model_kwargs(cfg)
-    kwargs["encoder"] = {**kwargs.get("encoder", {}), "gradual": False}
-    return kwargs
-
-
-def deployable_model(cfg: DictConfig) -> torch.nn.Module:
-    return build_model(**deploy_kwargs(cfg))
-
-
-def measure_complexity(cfg: DictConfig) -> dict:
-    c = cfg.complexity
-    return complexity_report(deployable_model(cfg), tuple(c.input_hw), c.convention)
-
-
-def instantiate_checked(node: DictConfig):
+def instantiate_checked(node: DictConfig, **kwargs):
     """hydra.utils.instantiate, but a GradgroupError raised by the target surfaces as itself (Hydra wraps
-    it in an InstantiationException), so the CLI shows its message and exits 2."""
-    from hydra.errors import InstantiationException
-
-    from .errors import GradgroupError
-
+    it in an InstantiationException), so the record and the CLI show its message."""
     try:
-        return instantiate(node)
+        return instantiate(node, **kwargs)
     except InstantiationException as err:
-        cause = err.__cause__
-        if isinstance(cause, GradgroupError):
-            raise cause from None
+        if isinstance(err.__cause__, GradgroupError):
+            raise err.__cause__ from None
         raise
 
 
-def make_datamodule(cfg: DictConfig):
+def describe(cfg: DictConfig) -> dict:
+    """What the job is, known before anything can fail (the first metrics.json)."""
+    enc = cfg.model.encoder
+    return {"experiment": cfg.name, "label": cfg.label, "family": cfg.family, "table": cfg.table or "",
+            "arm": cfg.arm, "seed": cfg.seed, "block": str(enc.block), "groups": enc.groups,
+            "gradual": bool(enc.gradual), "preset": cfg.get("preset_name"),
+            "paper": OmegaConf.to_container(cfg.paper) if cfg.paper is not None else None,
+            "gmacs_convention": str(cfg.complexity.convention), "input_hw": list(cfg.complexity.input_hw)}
+
+
+def train(cfg: DictConfig, run_dir: str | Path) -> dict:
+    """Run one experiment end to end and return its metrics record (also written to metrics.json)."""
+    run_dir = Path(run_dir)
+    record = base_record(describe(cfg))
+    write_record(run_dir, record)
+    OmegaConf.save(cfg, run_dir / "config.yaml")
+    start = time.time()
+    try:
+        record.update(_run(cfg, run_dir), status="ok")
+    except BaseException as err:  # KeyboardInterrupt too: the record must say the job did not finish
+        record.update(status="failed", error=f"{type(err).__name__}: {err}")
+        raise
+    finally:
+        record["wall_s"] = round(time.time() - start, 2)
+        write_record(run_dir, record)
+        finish_wandb(record)
+    return record
+
+
+def _run(cfg: DictConfig, run_dir: Path) -> dict:
+    pl.seed_everything(cfg.seed, workers=True)
+    set_threads(cfg.threads)
+    spec = instantiate_checked(cfg.model)
+    # Counting builds the deployable model, which also rejects a bad model recipe before any data is read.
+    complexity = complexity_report(spec.deployable().build(), tuple(cfg.complexity.input_hw),
+                                   str(cfg.complexity.convention))
+    gradual = instantiate_checked(cfg.grouping.callback) if cfg.grouping.callback is not None else None
+    if gradual is not None and not spec.has_gradual:
+        raise ConfigError(f"grouping=gradual: {cfg.name} has no grouped 1x1 convs to anneal (model.encoder.block="
+                          f"{cfg.model.encoder.block}); use an experiment with a dgc or dgcs encoder, or grouping=none.")
     datamodule = instantiate_checked(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")  # validates the data root and every file before training starts
-    return datamodule
+    fitter = Fitter(datamodule=datamodule, make_module=instantiate(cfg.module), make_trainer=instantiate(cfg.trainer),
+                    make_loggers=partial(make_loggers, cfg), callbacks=make_callbacks(cfg),
+                    gradual_callback=gradual, class_weights=class_weights(str(cfg.loss.weights), datamodule))
+    procedure = instantiate_checked(cfg.procedure)
+    module, trainer, extra = procedure.run(spec, fitter, run_dir, ckpt_path=cfg.ckpt_path)
+    return {
+        **test_and_summarise(module, trainer, datamodule),
+        "params": complexity["params"],
+        "gmacs": complexity["gmacs"],
+        "epochs": trainer.current_epoch,
+        "checkpoints": {"best": trainer.checkpoint_callback.best_model_path,
+                        "last": str(run_dir / "checkpoints" / "last.ckpt")},
+        **extra,
+    }
 
 
-def class_weights(cfg: DictConfig, datamodule) -> torch.Tensor | None:
-    from .data import cityscapes
+def set_threads(threads: int | None) -> None:
+    """Pin torch's intra-op threads for this job (e.g. 1 per job when a launcher runs 2 jobs on 2 cores)."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise ConfigError(f"threads={threads!r} is invalid; expected a positive integer or null (torch's default)")
+    torch.set_num_threads(threads)
 
-    kind = cfg.loss.weights
-    if kind in (None, "none"):
+
+def class_weights(kind: str, datamodule) -> torch.Tensor | None:
+    if kind == "none":
         return None
     if kind == "erfnet":
-        return torch.tensor(cityscapes.ERFNET_CLASS_WEIGHTS, dtype=torch.float32)
-    if kind == "histogram":
-        return torch.as_tensor(datamodule.compute_class_weights(), dtype=torch.float32)
-    raise ConfigError(f"loss.weights: unknown value {kind!r}; expected erfnet, histogram or none.")
+        from ..data.cityscapes import ERFNET_CLASS_WEIGHTS
+
+        return torch.tensor(ERFNET_CLASS_WEIGHTS, dtype=torch.float32)
+    return torch.as_tensor(datamodule.compute_class_weights(), dtype=torch.float32)  # histogram
+
+
+def make_callbacks(cfg: DictConfig) -> list:
+    """The `callbacks` nodes; the progress bar only where the trainer shows one, media only with wandb."""
+    skip = set()
+    if not cfg.trainer.get("enable_progress_bar", True):
+        skip.add("progress_bar")
+    if str(cfg.logger.wandb.mode) == "disabled":
+        skip.add("wandb_media")
+    return [instantiate_checked(node) for key, node in cfg.callbacks.items() if node is not None and key not in skip]
 
 
 def make_loggers(cfg: DictConfig, run_dir: Path, suffix: str = "") -> list:
-    from pytorch_lightning.loggers import CSVLogger, WandbLogger
-
-    loggers = [CSVLogger(str(run_dir), name="csv", version=suffix)] if cfg.logger.csv else []
+    """CSV and wandb loggers saving under run_dir (`suffix` names a phase's version)."""
+    loggers = [instantiate(cfg.logger.csv)(str(run_dir), version=suffix)] if cfg.logger.csv is not None else []
     wb = cfg.logger.wandb
-    if wb.mode != "disabled":
-        if wb.mode not in ("offline", "online"):
-            raise ConfigError(f"logger.wandb.mode: {wb.mode!r}; expected offline, online or disabled.")
+    if str(wb.mode) != "disabled":
         tags = [t for t in [cfg.table, cfg.family, cfg.arm, *list(wb.tags)] if t]
-        loggers.append(WandbLogger(project=wb.project, entity=wb.entity, group=wb.group or _sweep_name(),
-                                   tags=tags, name=f"{cfg.name}-seed{cfg.seed}{suffix}", save_dir=str(run_dir),
-                                   mode=wb.mode, job_type=cfg.table or "train",
-                                   config=OmegaConf.to_container(cfg, resolve=True)))
+        loggers.append(instantiate(wb, mode=str(wb.mode), group=wb.group or _sweep_name(), tags=tags,
+                                   name=f"{cfg.name}-seed{cfg.seed}{suffix}", job_type=cfg.table or "train",
+                                   config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))(
+                                       save_dir=str(run_dir)))
     return loggers
 
 
@@ -116,8 +152,6 @@ def _sweep_name() -> str | None:
 
 def finish_wandb(record: dict) -> None:
     """Always close the job's wandb run, else a multirun merges every job into one wandb run."""
-    import sys
-
     if "wandb" not in sys.modules:
         return
     import wandb
@@ -126,129 +160,3 @@ def finish_wandb(record: dict) -> None:
         summary = {k: v for k, v in record.items() if isinstance(v, (int, float, str)) and v is not None}
         wandb.run.summary.update(summary)
         wandb.finish(exit_code=0 if record.get("status") == "ok" else 1)
-
-
-def has_gradual(model: torch.nn.Module) -> bool:
-    from .grouping.masked_conv import gradual_convs
-
-    return bool(gradual_convs(model))
-
-
-def fit(cfg: DictConfig, run_dir: Path, model: torch.nn.Module, datamodule, weights, *,
-        encoder_only: bool = False, max_epochs: int | None = None, optim: dict | None = None,
-        ckpt_path: str | None = None, log_suffix: str = "") -> tuple[SegmentationModule, pl.Trainer]:
-    """Train `model` under the config's trainer, with checkpoints (best and last) under run_dir."""
-    from pytorch_lightning.callbacks import ModelCheckpoint, RichProgressBar
-
-    module = SegmentationModule(model, datamodule.class_names, weights, encoder_only=encoder_only,
-                                **{**OmegaConf.to_container(cfg.optim, resolve=True), **(optim or {})})
-    callbacks = [ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename="best", monitor="val/miou",
-                                 mode="max", save_last=True)]
-    if cfg.trainer.get("enable_progress_bar", True):
-        callbacks.append(RichProgressBar())
-    if cfg.logger.wandb.mode != "disabled":
-        from .wandb_media import WandbMedia
-
-        callbacks.append(WandbMedia())
-    if has_gradual(model):
-        if not cfg.grouping.enabled:
-            raise ConfigError("model.encoder.gradual is true but no schedule is set: add grouping=gradual.")
-        callbacks.append(instantiate_checked(cfg.grouping.callback))
-    trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
-    if max_epochs is not None:
-        trainer_kwargs["max_epochs"] = max_epochs
-    trainer = pl.Trainer(**trainer_kwargs, default_root_dir=str(run_dir), callbacks=callbacks,
-                         logger=make_loggers(cfg, run_dir, log_suffix))
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-    # ModelCheckpoint writes last.ckpt only when it checkpoints (after a validation); write the final
-    # state explicitly so last.ckpt always holds the end of training (for gradual runs: alpha = 0).
-    trainer.save_checkpoint(str(run_dir / "checkpoints" / "last.ckpt"))
-    return module, trainer
-
-
-def load_weights(module: pl.LightningModule, trainer: pl.Trainer, which: str) -> str:
-    """Put the `best` or `last` weights of this fit into `module`; returns the checkpoint's path.
-
-    `last` is the module as training left it (also saved as checkpoints/last.ckpt by `fit`)."""
-    if which not in ("best", "last"):
-        raise ConfigError(f"eval.checkpoint: {which!r}; expected best or last.")
-    if which == "last":
-        return str(Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt")
-    path = trainer.checkpoint_callback.best_model_path
-    if path:
-        module.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["state_dict"])
-    return path
-
-
-def convert_checked(model: torch.nn.Module, datamodule) -> tuple[torch.nn.Module, float]:
-    """Gradual convs -> real grouped convs, and the max output difference on two val images."""
-    from .grouping.convert import convert_to_grouped, max_abs_output_diff
-
-    images = next(iter(datamodule.val_dataloader()))[0][:2]
-    converted = convert_to_grouped(model)
-    return converted, max_abs_output_diff(model, converted, images)
-
-
-def convert_for_deployment(module: SegmentationModule, datamodule, run_dir: Path, cfg: DictConfig) -> dict:
-    """Convert the trained model in place of the masked one; save a checkpoint without masked classes."""
-    module.model, diff = convert_checked(module.model, datamodule)
-    path = run_dir / "checkpoints" / "converted.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model_kwargs": deploy_kwargs(cfg), "state_dict": module.model.state_dict()}, path)
-    return {"conversion_max_abs_diff": diff, "converted_checkpoint": str(path)}
-
-
-def test_and_summarise(module: SegmentationModule, trainer: pl.Trainer, datamodule) -> dict:
-    """Test on the val split (Cityscapes' test labels are not public; the paper reports val too)."""
-    trainer.test(module, dataloaders=datamodule.val_dataloader(), verbose=False)
-    per_class = module.last_test_class_iou
-    from .wandb_media import log_class_iou_table
-
-    log_class_iou_table(trainer, module.class_names, per_class)
-    return {
-        "miou": float(torch.nanmean(per_class) * 100),
-        "class_iou": {n: (None if torch.isnan(v) else round(float(v) * 100, 3))
-                      for n, v in zip(module.class_names, per_class)},
-    }
-
-
-def set_threads(threads) -> None:
-    """Pin torch's intra-op threads for this job (e.g. 1 per job when a launcher runs 2 jobs on 2 cores)."""
-    if threads is None:
-        return
-    if not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"threads={threads!r} is invalid; expected a positive integer or null (torch's default)")
-    torch.set_num_threads(threads)
-
-
-def run(cfg: DictConfig, run_dir: Path) -> dict:
-    """Build, train, test and measure; return the results part of the run record."""
-    procedure = cfg.procedure.name
-    if procedure not in PROCEDURES:
-        raise ConfigError(f"procedure.name: unknown procedure {procedure!r}; expected one of {PROCEDURES}.")
-    pl.seed_everything(cfg.seed, workers=True)
-    set_threads(cfg.get("threads"))
-    complexity = measure_complexity(cfg)  # also rejects a bad model config before any data is read
-    if cfg.grouping.enabled:
-        instantiate_checked(cfg.grouping.callback)  # rejects a bad schedule before any data is read
-    datamodule = make_datamodule(cfg)
-    weights = class_weights(cfg, datamodule)
-    if procedure == "two_phase":
-        from .procedure import run_two_phase
-
-        module, trainer, extra = run_two_phase(cfg, run_dir, datamodule, weights)
-    else:
-        model = build_model(**model_kwargs(cfg))
-        module, trainer = fit(cfg, run_dir, model, datamodule, weights, ckpt_path=cfg.get("ckpt_path"))
-        extra = {"checkpoint_used": load_weights(module, trainer, cfg.eval.checkpoint)}
-        if has_gradual(module.model):
-            extra.update(convert_for_deployment(module, datamodule, run_dir, cfg))
-    return {
-        **test_and_summarise(module, trainer, datamodule),
-        "params": complexity["params"],
-        "gmacs": complexity["gmacs"],
-        "epochs": trainer.current_epoch,
-        "checkpoints": {"best": trainer.checkpoint_callback.best_model_path,
-                        "last": str(run_dir / "checkpoints" / "last.ckpt")},
-        **extra,
-    }

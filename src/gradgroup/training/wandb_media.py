@@ -10,7 +10,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import WandbLogger
 
-from .data.labels import colorize
+from ..data.labels import colorize
 
 
 def _wandb_logger(trainer: pl.Trainer) -> WandbLogger | None:

@@ -1,0 +1,1 @@
+"""The config layer: structured schema (types, closed choices) and composition helpers."""

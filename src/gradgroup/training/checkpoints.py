@@ -1,0 +1,30 @@
+"""Loading weight files a user names or a run recorded, safely.
+
+Every `.ckpt` / `.pt` is read with `torch.load(weights_only=True)`: tensors and plain containers only, so
+a crafted pickle cannot run code. A file that is missing, truncated or not a weights file becomes one
+`ConfigError` that names the file, the config key it came from and what it should be.
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import torch
+
+from ..errors import ConfigError
+
+
+def load_weights_file(path, key: str, expected: str) -> dict:
+    """The dict stored in `path` (weights only); `key` and `expected` go into the error message."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"{key}: {file} does not exist; give {expected}.")
+    try:
+        blob = torch.load(file, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"{key}: {file} cannot be read as a weights file ({first}); give {expected}. "
+                          f"Only tensors and plain containers are loaded, never code.") from None
+    if not isinstance(blob, dict):
+        raise ConfigError(f"{key}: {file} holds a {type(blob).__name__}, not a checkpoint dict; give {expected}.")
+    return blob
