@@ -66,10 +66,10 @@ ablation: install ## does gradual grouping help? direct vs gradual DG{2,4,8}*, D
 reproduce: table3 table4 table5 ablation ## every table of the paper plus the ablation
 
 counts: install ## params and GMACs of every paper row beside the paper's (README table)
-	$(PY) -m gradgroup.counts
+	$(PY) -m gradgroup.cli.counts
 
 bench-gradual: install ## training-step time: gradual DG4* vs direct DG4* vs D* (side by side, one process)
-	$(VENV)/bin/python -m gradgroup.grouping.bench_step
+	$(PY) -m gradgroup.measure.step_bench
 
 bench-latency: install ## batch-1 inference latency of the Table 3 models vs ERFNet (side by side)
 	$(VENV)/bin/gradgroup-bench table3/d table3/dg2 table3/dg4 table3/dg8 table3/dg4s

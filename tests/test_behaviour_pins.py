@@ -62,7 +62,8 @@ def test_training_path_draws_the_pinned_weights_and_losses(old_name, data_cache,
                         lambda self: seen.setdefault("hash", weights_hash(self.model)), raising=False)
     cfg = compose_cfg([*overrides_for(old_name), "preset=smoke", "seed=0"])
     train(cfg, tmp_path / "run")
-    losses = [float(r["train/loss_step"]) for r in csv.DictReader(next((tmp_path / "run").rglob("metrics.csv")).open())
+    first_csv = sorted((tmp_path / "run").rglob("metrics.csv"))[0]  # two-phase: csv/phase2 sorts first
+    losses = [float(r["train/loss_step"]) for r in csv.DictReader(first_csv.open())
               if r.get("train/loss_step")]
     assert seen["hash"] == PINS[old_name]["init_hash"]
     assert losses[:2] == pytest.approx(PINS[old_name]["losses"][:2], rel=1e-4)

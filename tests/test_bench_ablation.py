@@ -1,20 +1,61 @@
-"""The latency benchmark's structure, and the ablation summary's pairing and arithmetic."""
+"""The latency benchmark (measure.latency, gradgroup-bench), and the ablation summary's pairing and arithmetic."""
 import json
 
 import pytest
+import torch
 
-from gradgroup.ablation import summarise
-from gradgroup.bench import measure_latency
+from gradgroup.results.ablation import ablation_arm, summarise
+
+
+def _tiny(width: int) -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Conv2d(3, width, 3, padding=1), torch.nn.ReLU())
 
 
 def test_latency_is_measured_side_by_side_with_erfnet_as_reference():
-    res = measure_latency(["table3/dg4"], resolutions=[(32, 64)], rounds=2, warmup=1, threads=1, progress=False)
+    from gradgroup.measure.latency import measure_latency
+
+    models = {"small": _tiny(4), "table3/erfnet": _tiny(16)}
+    res = measure_latency(models, resolutions=[(32, 64)], rounds=2, warmup=1, threads=1, progress=False)
     meta = res.pop("_meta")
-    assert set(res) == {"table3/erfnet", "table3/dg4"} and meta["threads"] == 1 and meta["batch"] == 1
+    assert list(res) == ["table3/erfnet", "small"] and meta["threads"] == 1 and meta["batch"] == 1
     assert res["table3/erfnet"]["ratio_vs_erfnet"]["32x64"] == pytest.approx(1.0)
-    dg4 = res["table3/dg4"]
-    assert dg4["ms"]["32x64"] > 0
-    assert dg4["ratio_vs_erfnet"]["32x64"] == pytest.approx(dg4["ms"]["32x64"] / res["table3/erfnet"]["ms"]["32x64"])
+    small = res["small"]
+    assert small["ms"]["32x64"] > 0 and not models["small"].training
+    assert small["ratio_vs_erfnet"]["32x64"] == pytest.approx(small["ms"]["32x64"] / res["table3/erfnet"]["ms"]["32x64"])
+    assert small["speedup_vs_erfnet"]["32x64"] == pytest.approx(1 / small["ratio_vs_erfnet"]["32x64"])
+
+
+def test_latency_needs_its_reference():
+    from gradgroup.errors import ConfigError
+    from gradgroup.measure.latency import measure_latency
+
+    with pytest.raises(ConfigError, match="reference model 'table3/erfnet'"):
+        measure_latency({"small": _tiny(4)}, resolutions=[(8, 8)], rounds=1, progress=False)
+
+
+def test_bench_cli_times_a_sweeps_experiments_and_writes_latency_json(tmp_path, capsys):
+    from gradgroup.cli.bench import main
+
+    for i, (name, status) in enumerate([("table3/dg4", "ok"), ("table3/dg4", "ok"), ("table3/dg8", "failed")]):
+        (tmp_path / str(i)).mkdir()
+        (tmp_path / str(i) / "metrics.json").write_text(json.dumps({"experiment": name, "status": status}))
+    main(["--sweep", str(tmp_path), "--hw", "32", "64", "--rounds", "1", "--warmup", "0", "--threads", "1", "--json"])
+    out, err = capsys.readouterr()
+    saved = json.loads((tmp_path / "latency.json").read_text())
+    assert json.loads(out) == saved and list(saved) == ["table3/erfnet", "table3/dg4", "_meta"]
+    assert saved["table3/dg4"]["ms"]["32x64"] > 0 and "table3/dg8" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["table3/nope"], "experiment/table3/nope"),
+    ([], "name at least one EXPERIMENT"),
+])
+def test_bench_cli_user_errors_exit_2(argv, message, tmp_path, capsys):
+    from gradgroup.cli.bench import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--hw", "8", "8", "--rounds", "1"])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
 
 
 def _run(arm, groups, seed, miou, status="ok"):
@@ -22,7 +63,7 @@ def _run(arm, groups, seed, miou, status="ok"):
             "experiment": f"ablation/dg{groups}_{arm}", "error": None if status == "ok" else "ValueError: boom"}
 
 
-def test_ablation_pairs_seeds_and_reports_differences():
+def test_ablation_pairs_seeds_and_reports_differences():  # records of the old ablation/* experiments
     runs = [_run("direct", 4, 0, 40.0), _run("direct", 4, 1, 42.0), _run("direct", 4, 2, 41.0),
             _run("gradual", 4, 0, 43.0), _run("gradual", 4, 1, 41.0), _run("gradual", 4, 2, 44.0),
             _run("dense", 1, 0, 50.0), _run("gradual", 4, 3, 99.0),  # seed 3 has no direct partner
@@ -35,14 +76,66 @@ def test_ablation_pairs_seeds_and_reports_differences():
     assert "1 failed job(s)" in text and "boom" in text
 
 
-def test_ablation_cli_writes_the_summary(tmp_path):
-    from gradgroup.ablation import main
+def _grouping_run(arm, groups, seed, miou, status="ok"):
+    """A record of the ablation as a grouping sweep: experiment=table3/d, table3/dg{G} x grouping=none,gradual."""
+    dense = arm == "dense"
+    return {"status": status, "table": "ablation", "experiment": "table3/d" if dense else f"table3/dg{groups}",
+            "arm": "gradual" if arm == "gradual" else None, "block": "d" if dense else "dgc",
+            "groups": 1 if dense else groups, "gradual": arm == "gradual", "seed": seed, "miou": miou,
+            "error": None if status == "ok" else "ValueError: boom"}
 
-    for i, (arm, miou) in enumerate([("direct", 30.0), ("gradual", 31.5)]):
+
+@pytest.mark.parametrize("make", [_run, _grouping_run])
+def test_ablation_pairs_seeds_and_reports_differences_in_both_record_shapes(make):
+    runs = [make("direct", 4, 0, 40.0), make("direct", 4, 1, 42.0), make("direct", 4, 2, 41.0),
+            make("gradual", 4, 0, 43.0), make("gradual", 4, 1, 41.0), make("gradual", 4, 2, 44.0),
+            make("dense", 1, 0, 50.0), make("gradual", 4, 3, 99.0), make("direct", 8, 0, 30.0),
+            make("gradual", 8, 0, 31.0), make("direct", 8, 1, None, status="failed")]
+    assert summarise(runs) == "\n".join([
+        "| arm | G | seeds | mIoU (mean ± std) |", "|---|---|---|---|",
+        "| dense | 1 | 1 | 50.00 |", "| direct | 4 | 3 | 41.00 ± 1.00 |", "| gradual | 4 | 4 | 56.75 ± 28.19 |",
+        "| direct | 8 | 1 | 30.00 |", "| gradual | 8 | 1 | 31.00 |", "",
+        "| G | paired seeds | gradual − direct (mean ± std) | gradual better in |", "|---|---|---|---|",
+        "| 4 | 3 | 1.67 ± 2.31 | 2/3 seeds |", "| 8 | 1 | 1.00 | 1/1 seeds |", "",
+        f"1 failed job(s): {runs[-1]['experiment']} seed 1: ValueError: boom"])
+
+
+def test_ablation_arm_comes_from_what_was_trained():
+    assert [ablation_arm(_grouping_run(a, 4, 0, 1.0)) for a in ("dense", "direct", "gradual")] == \
+        ["dense", "direct", "gradual"]
+    # block/gradual win over a stale arm; records without them fall back to arm.
+    assert ablation_arm({"block": "dgc", "gradual": False, "arm": "gradual"}) == "direct"
+    assert ablation_arm({"arm": "dense"}) == "dense" and ablation_arm({"arm": None}) is None
+    # Only table=ablation runs are summarised: a table3 run of the same experiment is not.
+    text = summarise([_grouping_run("direct", 4, 0, 40.0) | {"table": "table3"}])
+    assert "| direct |" not in text
+
+
+def test_ablation_cli_writes_the_summary(tmp_path, capsys):
+    from gradgroup.cli.ablation import main
+
+    for i, (arm, miou) in enumerate([("direct", 30.0), ("gradual", 31.5), ("dense", 33.0)]):
         d = tmp_path / f"{i}"
         d.mkdir()
-        (d / "metrics.json").write_text(json.dumps(_run(arm, 2, 0, miou)))
+        (d / "metrics.json").write_text(json.dumps(_grouping_run(arm, 2, 0, miou)))
+    (tmp_path / "3").mkdir()
+    (tmp_path / "3" / "metrics.json").write_text('{"status": "ok", ')  # a job killed mid-write
     out = tmp_path / "docs" / "ablation.md"
-    main([str(tmp_path), "--out", str(out), "--header", "made by a test"])
-    text = out.read_text()
-    assert text.startswith("made by a test") and "| 2 | 1 | 1.50 | 1/1 seeds |" in text
+    assert main([str(tmp_path), "--out", str(out), "--header", "made by a test"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("made by a test\n\n| arm | G |") and "| 2 | 1 | 1.50 | 1/1 seeds |" in text
+    assert "| dense | 1 | 1 | 33.00 |" in text and "1 failed job(s): 3 seed None: unreadable metrics.json" in text
+    assert text == "made by a test\n\n" + capsys.readouterr().out
+
+
+@pytest.mark.parametrize("setup", ["missing", "empty"])
+def test_ablation_cli_bad_sweep_dir_exits_2(tmp_path, capsys, setup):
+    from gradgroup.cli.ablation import main
+
+    bad = tmp_path / "nope"
+    if setup == "empty":
+        bad.mkdir()
+    with pytest.raises(SystemExit) as exc:
+        main([str(bad)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith("gradgroup-ablation: error: ") and str(bad) in err

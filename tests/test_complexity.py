@@ -3,14 +3,14 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from gradgroup.complexity import count_macs
-from gradgroup.experiment import deployable_model, measure_complexity
+from gradgroup.cli.complexity import deployable_model, measure_complexity
+from gradgroup.measure.complexity import complexity_report, count_macs
 from gradgroup.models import build_model
 
 from helpers import compose_cfg, experiment_names
 
 ROWS = experiment_names("table3") + experiment_names("table4") + experiment_names("table5")
-INCONSISTENT_PARAMS = {"table5/d"}  # shared/paper.md: the paper's own Table 5 D row contradicts its other rows
+INCONSISTENT_PARAMS = {"table5/d"}  # docs/paper.md section 3: the paper's own Table 5 D row contradicts its other rows
 
 
 def _ours_and_paper(name, convention="paper"):
@@ -78,3 +78,43 @@ def test_default_resolution_is_paper_input():
     cfg = compose_cfg(["experiment=table3/erfnet"])
     assert list(cfg.complexity.input_hw) == [512, 1024]
     assert count_macs(build_model(19), (512, 1024)) > 20e9
+
+
+def test_report_holds_a_plain_convention_even_from_a_config_enum():
+    from enum import Enum
+
+    class Convention(str, Enum):
+        paper = "paper"
+
+    report = complexity_report(build_model(19), (32, 64), Convention.paper)
+    assert type(report["convention"]) is str and report["convention"] == "paper"
+    assert report["macs"] == count_macs(build_model(19), (32, 64), "paper")
+
+
+def test_counts_table_lists_every_paper_row_once_and_is_the_readme_table():
+    from pathlib import Path
+
+    from gradgroup.cli.counts import rows
+    from gradgroup.measure.counts import markdown
+
+    data = rows()
+    # Table order, ERFNet first, then D, DGC and DGCS by group count; Table 4's ERFNet is Table 3's network.
+    assert [r["name"] for r in data] == (
+        [f"table3/{n}" for n in ("erfnet", "d", "dg2", "dg4", "dg8", "dg2s", "dg4s", "dg8s")]
+        + [f"table4/{n}" for n in ("d_proposed", "dg2_proposed", "dg4_proposed")]
+        + [f"table5/{n}" for n in ("d", "dg2", "dg4", "dg8", "dg2s", "dg4s", "dg8s")])
+    table = markdown(data).splitlines()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
+    start = readme.index(table[0])
+    assert readme[start:start + len(table)] == table  # `make counts` prints the README's counting table
+
+
+
+def test_complexity_cli_starts_without_lightning():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "gradgroup.cli.complexity", "experiment=table3/dg4"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert '"params": 345535' in proc.stdout and "lightning" not in proc.stderr

@@ -10,13 +10,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from gradgroup.complexity import count_macs
 from gradgroup.errors import ConfigError
-from gradgroup.grouping import (AlphaSchedule, GradualGrouping, GradualPointwiseConv, NotGroupedYetError,
-                                alpha_at, convert_to_grouped, gradual_convs, max_abs_output_diff, set_alpha)
-from gradgroup.models import build_model, make_pointwise
+from gradgroup.grouping import (AlphaSchedule, GradualGrouping, NotGroupedYetError, alpha_at, convert_to_grouped,
+                                max_abs_output_diff)
+from gradgroup.measure.complexity import count_macs
+from gradgroup.models import ChannelShuffle, GradualPointwiseConv, build_model, gradual_convs, make_pointwise, set_alpha
 from gradgroup.models.blocks import DepthwiseSeparableBlock
-from gradgroup.models.convs import ChannelShuffle
 
 TOL = 1e-5
 
@@ -358,3 +357,21 @@ def test_callback_schedule_must_fit_max_epochs():
     with pytest.raises(ConfigError, match="grouping.decay_epochs"):
         trainer(3, [GradualGrouping(decay_epochs=3, finetune_epochs=1)], enable_checkpointing=False).fit(
             TinyModule(), loader())
+
+
+def test_callback_takes_config_enums_and_keeps_plain_values():
+    from enum import Enum
+
+    class Shape(str, Enum):
+        cosine = "cosine"
+
+    class Per(str, Enum):
+        epoch = "epoch"
+
+    class Convention(str, Enum):
+        paper = "paper"
+
+    cb = GradualGrouping(decay_epochs=2, shape=Shape.cosine, per=Per.epoch, convention=Convention.paper)
+    assert cb.schedule == AlphaSchedule(decay_epochs=2, shape="cosine", per="epoch")
+    assert type(cb.schedule.shape) is str and type(cb.convention) is str
+    assert cb.state_dict()["schedule"]["per"] == "epoch"

@@ -1,10 +1,16 @@
-"""ERFNet family: exact reference size, block structure, placements, decoders, bad configs."""
+"""ERFNet family: exact reference size, block structure, placements, decoders, bad configs, the layer and
+block registries, and ModelSpec."""
+from enum import Enum
+
 import pytest
 import torch
+from torch import nn
 
-from gradgroup.complexity import count_params
 from gradgroup.errors import ConfigError
-from gradgroup.models import build_model, channel_shuffle
+from gradgroup.measure.complexity import count_params
+from gradgroup.models import (GradualPointwiseConv, ModelSpec, block_kinds, build_model, channel_shuffle, gradual_convs,
+                              make_block, make_pointwise, pointwise_kinds, register_block)
+from gradgroup.models import factory
 from gradgroup.models.blocks import DepthwiseSeparableBlock, LightUpsampler, NonBottleneck1D
 from gradgroup.models.erfnet import PLACEMENTS
 
@@ -15,7 +21,7 @@ def test_erfnet_matches_reference_parameter_count():
 
 @pytest.mark.parametrize("c", [16, 64, 128])
 def test_d_block_params_follow_paper_formula(c):
-    # shared/paper.md: params(D, C) = 2C^2 + 26C (no conv bias, four BNs)
+    # docs/paper.md section 1: params(D, C) = 2C^2 + 26C (no conv bias, four BNs)
     assert count_params(DepthwiseSeparableBlock(c)) == 2 * c * c + 26 * c
     assert count_params(NonBottleneck1D(c)) == 12 * c * c + 8 * c
 
@@ -92,3 +98,178 @@ def test_encoder_dropout_defaults_to_erfnet_and_can_be_overridden():
 
     assert rates(build_model(19, {})) == [0.03, 0.3]
     assert rates(build_model(19, {"dropout": [0.05, 0.1], "block": "dgc", "groups": 4, "layers": "starred"})) == [0.05, 0.1]
+
+
+# ---------------------------------------------------------------------------- registries
+@pytest.fixture
+def registry(monkeypatch):
+    """The block registry, restored after the test (registering a kind is process-wide)."""
+    monkeypatch.setattr(factory, "_BLOCKS", dict(factory._BLOCKS))
+    return factory
+
+
+class ToyBlock(nn.Module):
+    """A residual 3x3 conv: any module keeping [N, C, H, W] can be a block kind."""
+
+    def __init__(self, channels, dilation):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation)
+
+    def forward(self, x):
+        return torch.relu(x + self.conv(x))
+
+
+def test_a_new_block_kind_is_added_through_the_factory_alone(registry):
+    seen = []
+
+    @register_block("toy")
+    def toy(channels, dilation, dropout, groups, gradual, where):
+        seen.append((channels, dilation, dropout, groups, gradual, where))
+        return ToyBlock(channels, dilation)
+
+    assert block_kinds()[-1] == "toy"
+    net = build_model(19, {"block": "toy", "layers": [6, 13], "groups": 2})
+    assert [type(net.encoder.layers[i - 1]) for i in (5, 6, 13)] == [NonBottleneck1D, ToyBlock, ToyBlock]
+    assert seen == [(64, 1, 0.03, 2, False, "encoder layer 6"), (128, 2, 0.3, 2, False, "encoder layer 13")]
+    assert net(torch.randn(1, 3, 32, 64)).shape == (1, 19, 32, 64)
+    spec = ModelSpec(encoder={"block": "toy", "layers": "starred", "gradual": True})
+    assert not spec.has_gradual  # registered without gradual=True: it cannot anneal ...
+    with pytest.raises(ConfigError, match=r"gradual grouping needs a grouped block \(dgc or dgcs\), not 'toy'"):
+        spec.build()  # ... so asking it to is a config error
+    with pytest.raises(ValueError, match="already registered"):
+        register_block("toy")(toy)
+
+
+def test_unknown_kinds_list_the_registered_ones(registry):
+    register_block("toy")(lambda c, d, p, g, gradual, where: ToyBlock(c, d))
+    with pytest.raises(ConfigError, match=r"encoder layer 3: unknown block 'dgx'; expected one of "
+                                          r"\['d', 'dgc', 'dgcs', 'nonbt1d', 'toy'\] \(model.encoder.block\)"):
+        build_model(19, {"block": "dgx", "layers": "starred"})
+    with pytest.raises(ConfigError, match=r"unknown pointwise conv kind 'sparse'; expected one of "
+                                          r"\('dense', 'group', 'group_shuffle', 'gradual'\)"):
+        make_pointwise("sparse", 8, 8, 2)
+
+
+def test_registered_pointwise_kinds_build_the_papers_convs():
+    assert pointwise_kinds() == ("dense", "group", "group_shuffle", "gradual")
+    dense, grouped, gradual = (make_pointwise(k, 64, 64, 4) for k in ("dense", "group", "gradual"))
+    assert (dense.groups, grouped.groups, dense.bias, grouped.bias) == (1, 4, None, None)
+    assert isinstance(gradual, GradualPointwiseConv) and gradual.groups == 4
+    blk = make_block("dgcs", 64, 2, 0.1, groups=4, gradual=True, where="here")
+    assert [n for n, _ in gradual_convs(blk)] == ["pw1", "pw2"] and blk.shuffle.groups == 4
+
+
+class BlockKind(str, Enum):  # what a structured config may hand over: members equal their names
+    dgcs = "dgcs"
+
+
+class Placement(str, Enum):
+    selective = "selective"
+
+
+class DecoderName(str, Enum):
+    light = "light"
+    fancy = "fancy"
+
+
+def test_str_enum_values_work_like_their_names():
+    torch.manual_seed(0)
+    plain = build_model(19, {"block": "dgcs", "groups": 4, "layers": "selective"}, {"name": "light"})
+    torch.manual_seed(0)
+    enums = build_model(19, {"block": BlockKind.dgcs, "groups": 4, "layers": Placement.selective},
+                        {"name": DecoderName.light})
+    assert all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), enums.state_dict().values()))
+    with pytest.raises(ConfigError, match=r"unknown decoder 'fancy'; expected one of"):
+        build_model(19, {}, {"name": DecoderName.fancy})
+    spec = ModelSpec(encoder={"block": BlockKind.dgcs, "layers": Placement.selective}, decoder={"name": DecoderName.light})
+    assert spec.kwargs() == {"num_classes": 19, "encoder": {"block": "dgcs", "layers": "selective"},
+                             "decoder": {"name": "light"}}
+    assert type(spec.encoder["block"]) is str  # saved beside weights without the config's enum classes
+
+
+# ---------------------------------------------------------------------------- ModelSpec
+def test_model_spec_builds_exactly_what_build_model_builds():
+    kwargs = {"num_classes": 19, "encoder": {"block": "dgc", "groups": 4, "layers": "starred", "gradual": True,
+                                             "dropout": [0.03, 0.1]}, "decoder": {"name": "light"}}
+    spec = ModelSpec(**kwargs)
+    for encoder_only in (False, True):
+        torch.manual_seed(0)
+        ref = build_model(**kwargs, encoder_only=encoder_only)
+        after_ref = torch.rand(1)
+        torch.manual_seed(0)
+        built = spec.build(encoder_only=encoder_only)
+        assert torch.equal(torch.rand(1), after_ref)  # drew exactly as many random numbers
+        assert list(built.state_dict()) == list(ref.state_dict())
+        assert all(torch.equal(a, b) for a, b in zip(built.state_dict().values(), ref.state_dict().values()))
+    assert spec.kwargs() == kwargs and ModelSpec(**spec.kwargs()) == spec
+    assert spec.has_gradual and len(gradual_convs(spec.build())) == 26
+
+
+@pytest.mark.parametrize("encoder, decoder, digest, next_rand", [
+    ({"block": "dgcs", "groups": 4, "layers": "starred", "gradual": True}, {"name": "light"}, "b8d58a330a2e90d2", 0.3465888),
+    ({"block": "d", "layers": "selective"}, {"name": "erfnet"}, "4ad8a7fb122fa5af", 0.9083604),
+    ({}, {}, "c8e72fa12088269b", 0.8782896),
+])
+def test_initial_weights_are_pinned(encoder, decoder, digest, next_rand):
+    """Seeded initial weights, and the random state after building, as the code before the factory gave
+    them: every experiment's starting point is pinned, so module construction order must not change."""
+    import hashlib
+
+    torch.manual_seed(0)
+    model = ModelSpec(encoder=encoder, decoder=decoder).build()
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        h.update(k.encode())
+        h.update(v.contiguous().numpy().tobytes())
+    assert h.hexdigest()[:16] == digest and torch.rand(1).item() == pytest.approx(next_rand, abs=1e-6)
+
+
+def test_deployable_recipe_is_the_converted_architecture():
+    spec = ModelSpec(encoder={"block": "dgc", "groups": 2, "layers": [3, 9], "gradual": True})
+    deployed = spec.deployable()
+    assert deployed.encoder == {**spec.encoder, "gradual": False} and spec.encoder["gradual"] is True
+    assert not deployed.has_gradual and not gradual_convs(deployed.build())
+    assert not ModelSpec(encoder={"block": "dgc", "layers": "none", "gradual": True}).has_gradual
+    assert not ModelSpec(encoder={"block": "dgc", "layers": "starred"}).has_gradual
+    with pytest.raises(ConfigError, match="model.encoder: expected a mapping"):
+        ModelSpec(encoder=["dgc"])
+
+
+def test_model_config_node_instantiates_a_model_spec():
+    from hydra.utils import instantiate
+
+    from helpers import compose_cfg
+
+    spec = instantiate(compose_cfg(["experiment=table4/dg4_proposed"]).model, _convert_="all")
+    assert isinstance(spec, ModelSpec) and spec.has_gradual
+    assert spec.encoder["block"] == "dgc" and spec.decoder == {"name": "light"}
+    assert count_params(spec.deployable().build()) == 229_727
+
+
+# ---------------------------------------------------------------------------- layering
+# Imports point downwards only (cli -> training -> grouping -> measure -> models -> errors): what each
+# subpackage may import from gradgroup besides itself and errors.
+ALLOWED = {"models": set(), "measure": {"models"}, "grouping": {"models", "measure"}}
+
+
+def _gradgroup_imports(path):
+    import ast
+
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 2:  # from ..x import y / from .. import x
+            yield from ([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("gradgroup."):
+            yield node.module.split(".")[1]
+        elif isinstance(node, ast.Import):
+            yield from (a.name.split(".")[1] for a in node.names if a.name.startswith("gradgroup."))
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_imports_only_point_downwards(package):
+    from pathlib import Path
+
+    import gradgroup
+
+    for path in sorted((Path(gradgroup.__file__).parent / package).glob("*.py")):
+        bad = set(_gradgroup_imports(path)) - ALLOWED[package] - {"errors"}
+        assert not bad, f"{path.name} imports gradgroup.{sorted(bad)}, above {package}/"

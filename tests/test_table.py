@@ -1,14 +1,17 @@
-"""Tests for the results-table layer (gradgroup.table, notebooks/tradeoffs.ipynb).
+"""Tests for the results layer (gradgroup.results, gradgroup-table, notebooks/tradeoffs.ipynb).
 
 The fixture tree tests/fixtures/metrics/ holds fabricated metrics.json files shaped like a Hydra multirun:
 ERFNet (2 seeds), D*, DG4* (3 seeds, one nested deeper), DG4S*, a Table 4 row, an ablation with three
-arms, a failed job; tests/fixtures/metrics/corrupt/ adds an unreadable file. Expected numbers below are
-computed by hand from those files.
+arms, a failed job; tests/fixtures/metrics/corrupt/ adds an unreadable file. tests/fixtures/latency.json is
+what `gradgroup-bench --sweep DIR` writes to DIR/latency.json. Expected numbers below are computed by hand
+from those files.
 """
 
+import ast
 import csv
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -16,15 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from gradgroup import table
+from gradgroup.cli import table as table_cli
+from gradgroup.errors import GradgroupError
+from gradgroup.results import pareto, records, table
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"
 SWEEP, CORRUPT = FIX / "metrics" / "sweep", FIX / "metrics" / "corrupt"
+BENCH = json.loads((FIX / "latency.json").read_text())
 
 
 def rows_of(*dirs, latency=None, **budget):
-    return table.make_table(table.load_runs(dirs), latency=latency, **budget)
+    return table.make_table(records.load_runs(dirs), latency=latency, **budget)
 
 
 def by_key(rows, experiment, arm=""):
@@ -81,7 +87,7 @@ def test_minimal_and_odd_runs_do_not_crash(tmp_path):
     assert [r["status"] for r in rows] == ["ok", "failed", "failed", "failed"]
     assert "status ok but no mIoU recorded" in md and "unreadable metrics.json" in md
     assert rows[0]["params"] is None
-    table.plot_pareto(rows, tmp_path / "p.png")
+    pareto.plot_pareto(rows, tmp_path / "p.png")
 
 
 def test_paper_columns_and_gmacs_header():
@@ -128,44 +134,107 @@ def test_budget_nothing_fits():
     assert line.startswith("Nothing fits the budget (latency <= 100 ms): no latency measured")
 
 
-def test_latency_hook_overrides_and_computes_speedup(monkeypatch, capsys):
-    seen = []
-
-    def fake(experiments):
-        seen.extend(experiments)
-        return {"table3/erfnet": {"ms": 40.0, "ratio_vs_erfnet": 1.0}, "table4/dg4_proposed": {"ms": 8.0}}
-
-    rows, _, _ = rows_of(SWEEP, latency=fake)
-    assert "table3/dg3" not in seen and len(seen) == len(set(seen)) == 6  # ok experiments, once each
+def test_measured_latency_overrides_and_computes_speedup():
+    measured = {"table3/erfnet": {"ms": 40.0, "ratio_vs_erfnet": 1.0}, "table4/dg4_proposed": {"ms": 8.0},
+                "table3/dg3": {"ms": 1.0}}  # a failed experiment's latency is not shown
+    rows, _, _ = rows_of(SWEEP, CORRUPT, latency=measured)
     assert by_key(rows, "table4/dg4_proposed")["speedup_vs_erfnet"] == pytest.approx(5.0)
     assert by_key(rows, "table3/dg4")["speedup_vs_erfnet"] == pytest.approx(40.0 / 13.0)
-    # The hook's ratio (latency / ERFNet's, timed side by side) gives the speedup when it has one.
-    rows, _, _ = rows_of(SWEEP / "table4", latency=lambda e: {e[0]: {"ms": 8.0, "ratio_vs_erfnet": 0.25}})
+    assert next(r for r in rows if r["experiment"] == "table3/dg3")["latency_ms"] == ""
+    # The benchmark's ratio (latency / ERFNet's, timed side by side) gives the speedup when it has one.
+    rows, _, _ = rows_of(SWEEP / "table4", latency={"table4/dg4_proposed": {"ms": 8.0, "ratio_vs_erfnet": 0.25}})
     assert rows[0]["speedup_vs_erfnet"] == pytest.approx(4.0)
-    # gradgroup.bench's shape: per-resolution dicts ("HxW") and a "_meta" entry shown under the table.
-    bench = {"table3/dg4": {"ms": {"128x256": 2.0, "512x1024": 20.0}, "ratio_vs_erfnet": {"128x256": 0.9,
-                                                                                        "512x1024": 0.5}},
-             "_meta": {"device": "cpu", "threads": 4, "rounds": 5}}
-    rows, md, _ = rows_of(SWEEP, latency=lambda e: bench)
+    # latency.json's shape: per-resolution dicts ("HxW") and a "_meta" entry shown under the table.
+    rows, md, _ = rows_of(SWEEP, latency=BENCH)
     dg4 = by_key(rows, "table3/dg4")
     assert (dg4["latency_ms"], dg4["speedup_vs_erfnet"]) == (20.0, 2.0)  # the 1024x512 entry
-    assert "Latency measured now (device cpu, threads 4, rounds 5)." in md
-    # A broken benchmark or a missing bench module costs the latency column, not the table.
-    rows, _, _ = rows_of(SWEEP, latency=lambda e: 1 / 0)
-    assert by_key(rows, "table3/dg4")["latency_ms"] == pytest.approx(13.0)
-    monkeypatch.setitem(sys.modules, "gradgroup.bench", None)  # makes the import raise ImportError
-    assert table.latency_fn(["table3/dg4"]) == {}
-    assert "latency not measured" in capsys.readouterr().out
+    assert by_key(rows, "table3/dstar")["latency_ms"] == pytest.approx(15.0)  # not benchmarked: metrics.json's
+    assert by_key(rows, "table3/dstar")["speedup_vs_erfnet"] == pytest.approx(40.0 / 15.0)
+    assert ("Latency measured by gradgroup-bench (device cpu, threads 4, rounds 5, warmup 1, batch 1, "
+            "torch 2.13.0+cpu).") in md
+    rows, md, _ = rows_of(SWEEP, latency=None)
+    assert by_key(rows, "table3/dg4")["latency_ms"] == pytest.approx(13.0) and "Latency measured" not in md
+
+
+def sweep_copy(tmp_path, latency_text=None):
+    sweep = tmp_path / "sweep"
+    shutil.copytree(SWEEP, sweep)
+    if latency_text is not None:
+        (sweep / "latency.json").write_text(latency_text)
+    return sweep
+
+
+def test_cli_reads_latency_json_of_the_sweep(tmp_path, capsys):
+    sweep = sweep_copy(tmp_path, (FIX / "latency.json").read_text())
+    assert table_cli.main([str(sweep), "--budget-ms", "10", "--wandb", "disabled"]) == 0
+    out = capsys.readouterr().out
+    assert "note: no latency.json" not in out
+    assert "| DG4* | table3/dg4 | 3 | 42.17 ± 1.26 | 61.42 | 345,535 | 319,792 | 9.581 | 7.980 | 20.00 | 2.00x |" \
+        in out
+    assert "Latency measured by gradgroup-bench (device cpu, threads 4" in out
+    assert "Best within budget (latency <= 10 ms): DG4*-proposed (table4/dg4_proposed)" in out
+    with open(sweep / "results.csv", newline="") as fh:
+        assert next(r for r in csv.DictReader(fh) if r["experiment"] == "table3/dg4")["latency_ms"] == "20"
+    # --no-latency ignores the file: metrics.json's latency_ms, and no note.
+    assert table_cli.main([str(sweep), "--no-latency", "--wandb", "disabled"]) == 0
+    out = capsys.readouterr().out
+    assert "| 9.581 | 7.980 | 13.00 | 2.38x |" in out and "Latency measured" not in out and "note:" not in out
+
+
+def test_cli_without_latency_json_says_how_to_add_it(tmp_path, capsys):
+    assert table_cli.main([str(SWEEP), str(CORRUPT), "--out", str(tmp_path), "--wandb", "disabled"]) == 0
+    out = capsys.readouterr().out
+    for d in (SWEEP, CORRUPT):
+        assert out.count(f"note: no latency.json in {d}; run gradgroup-bench --sweep {d} to add measured "
+                         "latency") == 1
+    # A broken file costs the latency column, not the table.
+    sweep = sweep_copy(tmp_path, '{"table3/dg4": {"ms": ')
+    assert table_cli.main([str(sweep), "--wandb", "disabled"]) == 0
+    out = capsys.readouterr().out
+    assert "note: ignoring unreadable" in out and "| 9.581 | 7.980 | 13.00 | 2.38x |" in out
+
+
+def test_load_latency_merges_sweeps(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "latency.json").write_text(json.dumps(BENCH))
+    (b / "latency.json").write_text(json.dumps({"table3/dg4": {"ms": 1.0}, "_meta": {"device": "gpu"}}))
+    measured, notes = records.load_latency([a, b])
+    assert measured["table3/dg4"] == {"ms": 1.0} and measured["table3/erfnet"] == BENCH["table3/erfnet"]
+    assert measured["_meta"] == BENCH["_meta"] and len(notes) == 1 and "different settings" in notes[0]
+
+
+def test_load_runs_needs_a_sweep_dir(tmp_path):
+    with pytest.raises(GradgroupError, match="does not exist"):
+        records.load_runs([tmp_path / "nope"])
+    runs = records.load_runs([SWEEP / "table4"])
+    assert len(runs) == 1 and runs[0]["_path"].endswith("metrics.json")
+
+
+def test_results_layer_is_light():
+    """results/ reads files only: no training/models/measure/data imports, and the CLIs load no torch."""
+    for path in (ROOT / "src" / "gradgroup" / "results").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                mod = "." * node.level + (node.module or "")
+                assert not any(part in mod.split(".") for part in ("training", "models", "measure", "data")), \
+                    f"{path.name} imports {mod}"
+                assert node.level <= 1 or mod.startswith("..errors"), f"{path.name} imports {mod}"
+    code = ("import sys, gradgroup.cli.table, gradgroup.cli.ablation; "
+            "print(sorted(m for m in ('torch', 'lightning', 'pytorch_lightning', 'matplotlib', 'wandb') "
+            "if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.strip() == "[]", res.stdout + res.stderr
 
 
 def test_pareto_front():
     pts = [(1, 5), (2, 4), (2, 6), (3, 4), (4, 1), (0.5, 9)]
-    assert table.pareto_front(pts) == [5, 0, 1, 4]
+    assert pareto.pareto_front(pts) == [5, 0, 1, 4]
 
 
 def test_cli_end_to_end(tmp_path):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "gradgroup.table", str(SWEEP), str(CORRUPT), "--out", str(out),
+    cmd = [sys.executable, "-m", "gradgroup.cli.table", str(SWEEP), str(CORRUPT), "--out", str(out),
            "--budget-gmacs", "10", "--no-latency", "--wandb", "disabled"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
@@ -198,7 +267,7 @@ def check_png(path):
 
 def test_no_latency_panel_says_so(tmp_path):
     rows, _, _ = rows_of(SWEEP / "ablation")
-    fig = table.plot_pareto(rows, tmp_path / "p.png")
+    fig = pareto.plot_pareto(rows, tmp_path / "p.png")
     assert [t.get_text() for t in fig.axes[1].texts] == ["no latency measured"]
     assert "GMACs @ 1024x512 (exact)" in fig.axes[0].get_xlabel()
     assert any(l.get_text() == "Pareto front" for l in fig.legends[0].get_texts())
@@ -214,7 +283,7 @@ def test_bad_sweep_dir_exits_2(tmp_path, setup):
     bad = tmp_path / "nope"
     if setup == "empty":
         bad.mkdir()
-    res = subprocess.run([sys.executable, "-m", "gradgroup.table", str(bad), "--wandb", "disabled"],
+    res = subprocess.run([sys.executable, "-m", "gradgroup.cli.table", str(bad), "--wandb", "disabled"],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and str(bad) in res.stderr and "Traceback" not in res.stderr
 
@@ -223,13 +292,13 @@ def test_committed_fixture_results_are_current(tmp_path):
     """notebooks/ reads tests/fixtures/table_results/; regenerate it with the command in its README line."""
     # Regenerate: gradgroup-table tests/fixtures/metrics/sweep --out tests/fixtures/table_results
     #             --no-latency --wandb disabled   (then delete the pareto.png it writes)
-    assert table.main([str(SWEEP), "--out", str(tmp_path), "--no-latency", "--wandb", "disabled"]) == 0
+    assert table_cli.main([str(SWEEP), "--out", str(tmp_path), "--no-latency", "--wandb", "disabled"]) == 0
     for name in ["results.csv", "results.md"]:
         assert (tmp_path / name).read_text() == (FIX / "table_results" / name).read_text(), name
 
 
 def test_wandb_offline_logs_table_and_image(tmp_path):
-    assert table.main([str(SWEEP), "--out", str(tmp_path), "--no-latency", "--wandb", "offline"]) == 0
+    assert table_cli.main([str(SWEEP), "--out", str(tmp_path), "--no-latency", "--wandb", "offline"]) == 0
     (run,) = (tmp_path / "wandb").glob("offline-run-*")
     media = {p.suffixes[-2:] == [".table", ".json"] or p.suffix for p in (run / "files" / "media").rglob("*.*")}
     assert True in media and ".png" in media
@@ -245,7 +314,7 @@ def test_notebook_executes(tmp_path, monkeypatch):
     nb = nbformat.read(nb_path, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit it cleared"
     # Two files: the committed fixture (relative, resolved from the repo root) and a fresh table.
-    assert table.main([str(SWEEP / "table3"), "--out", str(tmp_path), "--no-latency", "--wandb", "disabled"]) == 0
+    assert table_cli.main([str(SWEEP / "table3"), "--out", str(tmp_path), "--no-latency", "--wandb", "disabled"]) == 0
     monkeypatch.setenv("GRADGROUP_RESULTS", os.pathsep.join(["tests/fixtures/table_results/results.csv",
                                                              str(tmp_path / "results.csv")]))
     nbclient.NotebookClient(nb, kernel_name="python3", timeout=120,

@@ -1,7 +1,9 @@
-"""Data layer: Cityscapes labels, the synthetic stand-in generator, transforms, dataset and datamodule.
+"""Data layer: Cityscapes labels, reader, transforms, dataset and datamodule, and the synthetic stand-in.
 
-Submodules are imported lazily so that ``gradgroup.data.labels`` (numpy only) does not pull in
-PyTorch Lightning and albumentations.
+Cityscapes (Cordts et al., CVPR 2016; the paper's data, docs/paper.md section 5) or, offline, a generated
+city in its exact file layout (``synthetic.ensure_dataset``). Submodules are imported lazily so that
+``gradgroup.data.labels`` (numpy only) does not pull in PyTorch Lightning and albumentations. The Hydra
+config targets ``gradgroup.data.cityscapes.CityscapesDataModule``.
 """
 
 from importlib import import_module
@@ -9,7 +11,7 @@ from importlib import import_module
 _EXPORTS = {
     "CLASS_NAMES": "labels", "PALETTE": "labels", "NUM_CLASSES": "labels", "IGNORE_INDEX": "labels",
     "label_ids_to_train_ids": "labels", "colorize": "labels",
-    "generate_dataset": "synthetic", "ensure_dataset": "synthetic",
+    "ensure_dataset": "synthetic",
     "build_train_transform": "transforms", "build_eval_transform": "transforms",
     "CityscapesDataset": "cityscapes", "CityscapesDataModule": "cityscapes", "ERFNET_CLASS_WEIGHTS": "cityscapes",
     "enet_class_weights": "cityscapes",

@@ -1,10 +1,11 @@
 """Cityscapes dataset and Lightning datamodule; the same code reads real Cityscapes or the synthetic stand-in.
 
 ``CityscapesDataset`` pairs ``leftImg8bit`` images with ``gtFine *_gtFine_labelIds.png`` labels and maps
-labelIds to trainIds (0..18, 255 = ignore). ``CityscapesDataModule`` takes flat, Hydra-friendly kwargs:
-with ``root=None`` it generates the synthetic dataset (``synthetic.py``) into ``cache_dir`` once, so every
-run, test and CI job works offline; with ``root=/path/to/cityscapes`` it reads the real data. Bad data is
-caught in ``setup()`` (see ``_checks.py``) so a run fails before training, not hours in.
+labelIds to trainIds (0..18, 255 = ignore), as the paper's Cityscapes setup (docs/paper.md section 5).
+``CityscapesDataModule`` takes flat, Hydra-friendly kwargs: with ``root=None`` it generates the synthetic
+dataset (``synthetic/``) into ``cache_dir`` once, so every run, test and CI job works offline; with
+``root=/path/to/cityscapes`` it reads the real data. Bad data is caught in ``setup()`` (see ``reader.py``)
+so a run fails before training, not hours in.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..errors import ConfigError, DataError
-from . import _checks
+from . import reader
 from .labels import CLASS_NAMES, IGNORE_INDEX, LABEL_TO_TRAIN, NUM_CLASSES
 from .synthetic import DEFAULTS as SYNTHETIC_DEFAULTS
 from .synthetic import ensure_dataset
@@ -74,15 +75,15 @@ class CityscapesDataset(Dataset):
 
     def __init__(self, root, split: str, transform=None, pairs=None):
         self.root, self.split, self.transform = Path(root), split, transform
-        self.pairs = list(pairs) if pairs is not None else _checks.find_pairs(self.root, split)
+        self.pairs = list(pairs) if pairs is not None else reader.find_pairs(self.root, split)
 
     def __len__(self) -> int:
         return len(self.pairs)
 
     def __getitem__(self, index):
         img_path, lab_path = self.pairs[index]
-        image, label = _checks.read_image(img_path), _checks.read_label(lab_path)
-        _checks.check_sizes(img_path, lab_path, image.shape, label.shape)
+        image, label = reader.read_image(img_path), reader.read_label(lab_path)
+        reader.check_sizes(img_path, lab_path, image.shape, label.shape)
         target = LABEL_TO_TRAIN[label]
         if self.transform is not None:
             return self.transform(image, target)
@@ -179,7 +180,8 @@ class CityscapesDataModule(pl.LightningDataModule):
 
     def prepare_data(self) -> None:
         if self.root is None:
-            ensure_dataset(self.data_root, progress=self.progress, **self.synthetic)
+            # validate="full" also checks the cache's file checksums against its manifest
+            ensure_dataset(self.data_root, progress=self.progress, verify=self.validate == "full", **self.synthetic)
 
     # ------------------------------------------------------------------------------------------ setup
     def _pairs(self, split, limit):
@@ -187,8 +189,8 @@ class CityscapesDataModule(pl.LightningDataModule):
         if self.root is not None and not root.is_dir():
             raise DataError(f"data.root={self.root} does not exist; expected a Cityscapes root with leftImg8bit/ and "
                             "gtFine/, or leave data.root unset to use the generated default")
-        pairs = _limit(_checks.find_pairs(root, split), limit)
-        _checks.validate_pairs(pairs, self.validate, self.cache_path / "validation", name=split)
+        pairs = _limit(reader.find_pairs(root, split), limit)
+        reader.validate_pairs(pairs, self.validate, self.cache_path / "validation", name=split)
         return pairs
 
     def setup(self, stage=None) -> None:
@@ -235,8 +237,8 @@ class CityscapesDataModule(pl.LightningDataModule):
             pairs = self.datasets["train"].pairs
         else:
             self.prepare_data()
-            pairs = _limit(_checks.find_pairs(self.data_root, "train"), self.limit_train)
-        return _checks.histogram_cached([lab for _, lab in pairs], NUM_CLASSES, LABEL_TO_TRAIN,
+            pairs = _limit(reader.find_pairs(self.data_root, "train"), self.limit_train)
+        return reader.histogram_cached([lab for _, lab in pairs], NUM_CLASSES, LABEL_TO_TRAIN,
                                         self.cache_path / "validation")
 
     def compute_class_weights(self, c: float = 1.02) -> torch.Tensor:

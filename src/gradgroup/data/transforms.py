@@ -1,10 +1,11 @@
 """Albumentations pipelines for training and evaluation, built from the ``data.augment`` config dict.
 
-Train (ERFNet reference recipe plus optional extras): resize to the eval input size so train and eval see
-objects at the same scale, optional random rescale, pad/crop to ``train_hw`` (labels padded with 255 so
-padding is ignored by the loss), horizontal flip, the +-2 px translation of erfnet_pytorch, optional
-photometric jitter, normalize. Eval: image resized (bilinear) to ``input_hw`` and label resized (nearest)
-to ``label_hw``; the paper scores against ground truth subsampled by 2, which need not match the input.
+Train (ERFNet's reference recipe, docs/paper.md section 5, plus optional extras): resize to the eval
+input size so train and eval see objects at the same scale, optional random rescale, pad/crop to
+``train_hw`` (labels padded with 255 so padding is ignored by the loss), horizontal flip, the +-2 px
+translation of erfnet_pytorch, optional photometric jitter, normalize. Eval: image resized (bilinear) to
+``input_hw`` and label resized (nearest) to ``label_hw``; the paper scores Cityscapes val against ground
+truth subsampled by 2 (docs/paper.md section 3), which need not match the input.
 
 Every step can be switched off from config; unknown keys are rejected so a typo cannot silently disable
 an augmentation.

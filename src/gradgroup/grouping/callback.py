@@ -1,9 +1,9 @@
 """The Lightning callback that anneals gradual grouping (Vallurupalli et al., CVPR-W 2018, section 4).
 
-Following the design card's CondenseNet anchor without its smells: the schedule lives here, not in the
-layers; it reads training progress from the trainer (epoch, batch, batches per epoch) and *sets* alpha on
-every `GradualPointwiseConv` explicitly before each step (`per="step"`) or epoch (`per="epoch"`). No global
-state and no side effects in forward().
+Like CondenseNet's annealing (Huang et al., CVPR 2018), without its global state: the schedule lives
+here, not in the layers; it reads training progress from the trainer (epoch, batch, batches per epoch)
+and *sets* alpha on every `GradualPointwiseConv` explicitly before each step (`per="step"`) or epoch
+(`per="epoch"`). No global state and no side effects in forward().
 
 Resume: alpha buffers travel in the model's state_dict and alpha is a pure function of progress, so a run
 resumed from a checkpoint (`trainer.fit(..., ckpt_path=...)`) recomputes the alpha sequence of an
@@ -24,9 +24,9 @@ from typing import Optional, Sequence
 import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_warn
 
-from ..complexity import CONVENTIONS, count_macs
 from ..errors import ConfigError
-from .masked_conv import GradualPointwiseConv, gradual_convs
+from ..measure.complexity import CONVENTIONS, count_macs
+from ..models.gradual_conv import GradualPointwiseConv, gradual_convs
 from .schedules import AlphaSchedule
 
 NO_GRADUAL_CONVS = ("grouping callback enabled but model.encoder.gradual is false: the model has no "
@@ -37,8 +37,10 @@ NO_GRADUAL_CONVS = ("grouping callback enabled but model.encoder.gradual is fals
 class GradualGrouping(pl.Callback):
     """Anneal alpha from 1 to 0 over `decay_epochs` (or `decay_fraction`), then hold 0 for `finetune_epochs`.
 
-    Flat keyword settings so Hydra can instantiate it; see `AlphaSchedule` for their meaning.
-    `input_hw=None` turns the GMACs metric off; `convention` is gradgroup.complexity's.
+    Flat keyword settings so Hydra can instantiate it; see `AlphaSchedule` for their meaning. Closed
+    choices (shape, per, convention) may come as str-valued Enum members of a structured config; they are
+    kept as their plain values (checkpoints then hold plain strings).
+    `input_hw=None` turns the GMACs metric off; `convention` is gradgroup.measure.complexity's.
     """
 
     def __init__(self, decay_epochs: Optional[float] = None, decay_fraction: Optional[float] = None,
@@ -46,6 +48,7 @@ class GradualGrouping(pl.Callback):
                  rate: float = 5.0, dense_epochs: float = 0.0,
                  input_hw: Optional[Sequence[int]] = (512, 1024), convention: str = "exact"):
         super().__init__()
+        shape, per, convention = (getattr(v, "value", v) for v in (shape, per, convention))
         self.schedule = AlphaSchedule(decay_epochs=decay_epochs, finetune_epochs=finetune_epochs, shape=shape,
                                       per=per, decay_fraction=decay_fraction, steps=steps, rate=rate,
                                       dense_epochs=dense_epochs)

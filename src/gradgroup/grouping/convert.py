@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import GradgroupError
-from .masked_conv import GradualPointwiseConv, gradual_convs
+from ..models.gradual_conv import GradualPointwiseConv, gradual_convs
 
 
 class NotGroupedYetError(GradgroupError, ValueError):

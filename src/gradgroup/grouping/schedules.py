@@ -2,7 +2,7 @@
 
 The paper decreases alpha from 1 to 0 "in the initial epochs", then fine-tunes "in the last few epochs"
 with alpha = 0. The shape of the decay, whether alpha moves per step or per epoch, and the lengths are
-left open (shared/paper.md section 4), so each is a setting here (the `grouping.*` config keys):
+left open (docs/paper.md section 4), so each is a setting here (the `grouping.*` config keys):
 
     alpha = 1                               for t < dense_epochs
     alpha = alpha_at((t - dense) / decay)   while decaying   (linear by default)

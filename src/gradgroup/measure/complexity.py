@@ -1,4 +1,4 @@
-"""Parameter and multiply-accumulate (MAC) counts, the paper's "GFLOPs" (shared/paper.md section 3).
+"""Parameter and multiply-accumulate (MAC) counts, the paper's "GFLOPs" (docs/paper.md section 3).
 
 One counter for every table. It runs the model once on a zero input with forward hooks on the
 weight-carrying layers and counts the MACs of their weights (bias adds, BN, ReLU, pooling and bilinear
@@ -12,7 +12,8 @@ Two conventions, printed in every table header:
 
 A module may define ``mac_count(inputs, output) -> int`` to count itself (the gradual-grouping conv does,
 since its cost depends on alpha), and ``paper_output_scale`` (an int s) to be counted s^2 times under
-the ``paper`` convention.
+the ``paper`` convention. A convention may be given as a str-valued Enum member (a structured config's
+closed choice); reports hold its plain value.
 """
 from __future__ import annotations
 
@@ -21,9 +22,13 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 CONVENTIONS = ("exact", "paper")
+
+
+def _plain(convention):
+    return getattr(convention, "value", convention)  # an Enum member's value, a str as it is
 
 
 def count_params(model: nn.Module) -> int:
@@ -56,6 +61,7 @@ def _conv_macs(module: nn.Module, inputs: tuple, output: torch.Tensor, conventio
 def count_macs(model: nn.Module, input_hw: Sequence[int] = (512, 1024), convention: str = "exact",
                forward_kwargs: dict | None = None) -> int:
     """MACs of one forward pass on a single 3-channel image of size input_hw (H, W)."""
+    convention = _plain(convention)
     if convention not in CONVENTIONS:
         raise ConfigError(f"complexity.convention: unknown convention {convention!r}; expected one of {CONVENTIONS}.")
     total = 0
@@ -82,6 +88,7 @@ def count_macs(model: nn.Module, input_hw: Sequence[int] = (512, 1024), conventi
 
 def complexity_report(model: nn.Module, input_hw: Sequence[int] = (512, 1024), convention: str = "exact") -> dict:
     """The numbers every table prints: params, GMACs (MACs / 1e9) for one input, and how they were counted."""
+    convention = _plain(convention)
     macs = count_macs(model, input_hw, convention)
     return {
         "params": count_params(model),

@@ -1,36 +1,29 @@
-"""`gradgroup-bench`: measured batch-1 inference latency, side by side, as a ratio to ERFNet.
+"""Measured batch-1 inference latency, side by side, as a ratio to ERFNet.
 
-The paper's "5X runtime" is a FLOPs ratio (shared/paper.md section 5); this measures the real thing.
-Every model is the deployable one (gradual convs converted to real grouped convs, no encoder head);
-latency does not depend on trained weights, so no checkpoint is needed. All models live in one process
-and are interleaved round by round (after a warm-up), so machine noise hits them alike; the median of
-the rounds is reported. On a GPU CUDA events time the forward pass; on CPU the thread count is fixed
-and printed, since latency depends on it.
+The paper's "5X runtime" is a FLOPs ratio (Vallurupalli et al., CVPR-W 2018; docs/paper.md section 5);
+this measures the real thing. Latency does not depend on trained weights, so the models are freshly built
+deployable networks (gradual convs already real grouped convs, no encoder head), given by the caller
+(`gradgroup-bench` builds them from experiment configs). All models live in one process and are
+interleaved round by round (after a warm-up), so machine noise hits them alike; the median of the rounds
+is reported. On a GPU CUDA events time the forward pass; on CPU the thread count is fixed and recorded,
+since latency depends on it.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import time
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import torch
+from torch import nn
 
-from .errors import GradgroupError
+from ..errors import ConfigError
 
 REFERENCE = "table3/erfnet"
 
 
-def _build(experiment: str, overrides: Sequence[str] = ()) -> torch.nn.Module:
-    from .config_paths import compose_config
-    from .experiment import deployable_model
-
-    return deployable_model(compose_config([f"experiment={experiment}", *overrides])).eval()
-
-
-def _time_once(model: torch.nn.Module, x: torch.Tensor) -> float:
+def _time_once(model: nn.Module, x: torch.Tensor) -> float:
     """Milliseconds of one forward pass."""
     if x.is_cuda:
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -44,32 +37,43 @@ def _time_once(model: torch.nn.Module, x: torch.Tensor) -> float:
     return (time.perf_counter() - t0) * 1e3
 
 
-def measure_latency(experiments: Sequence[str], resolutions: Sequence[Sequence[int]] = ((512, 1024),),
+def measure_latency(models: Mapping[str, nn.Module], resolutions: Sequence[Sequence[int]] = ((512, 1024),),
                     rounds: int = 5, warmup: int = 1, threads: int | None = None, device: str | None = None,
-                    progress: bool = True) -> dict:
-    """{experiment: {"ms": {"HxW": median ms}, "ratio_vs_erfnet": {"HxW": ratio}, ...}} plus "_meta"."""
+                    progress: bool = True, reference: str = REFERENCE) -> dict:
+    """Median batch-1 forward time of each model, and its ratio to the `reference` model's.
+
+    Returns ``{name: {"ms": {"HxW": median ms}, "ratio_vs_erfnet": {"HxW": ms / reference ms},
+    "speedup_vs_erfnet": {"HxW": reference ms / ms}}, "_meta": {device, threads, rounds, warmup, batch,
+    torch}}``, the reference first. The models are moved to `device` (default: CUDA when available) and
+    put in eval mode; `threads` fixes torch's CPU threads (default: torch's current setting).
+    """
+    if reference not in models:
+        raise ConfigError(f"latency: the reference model {reference!r} is not among the models to time "
+                          f"({sorted(models)}); every ratio is taken to it.")
+    if rounds < 1 or warmup < 0:
+        raise ConfigError(f"latency: expected rounds >= 1 and warmup >= 0, got rounds={rounds}, warmup={warmup}.")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cpu":
         torch.set_num_threads(threads or torch.get_num_threads())
-    names = list(dict.fromkeys([REFERENCE, *experiments]))
-    models = {n: _build(n).to(device) for n in names}
-    times: dict[str, dict[str, list[float]]] = {n: {} for n in names}
+    ordered = {reference: models[reference], **{n: m for n, m in models.items() if n != reference}}
+    ordered = {n: m.to(device).eval() for n, m in ordered.items()}
+    times: dict[str, dict[str, list[float]]] = {n: {} for n in ordered}
     with torch.inference_mode():
         for h, w in resolutions:
             key = f"{h}x{w}"
             x = torch.randn(1, 3, h, w, device=device)
             for _ in range(warmup):
-                for m in models.values():
+                for m in ordered.values():
                     _time_once(m, x)
             for r in range(rounds):
-                for n, m in models.items():  # interleaved: every round visits every model
+                for n, m in ordered.items():  # interleaved: every round visits every model
                     times[n].setdefault(key, []).append(_time_once(m, x))
                 if progress:
                     print(f"  latency {key}: round {r + 1}/{rounds}", file=sys.stderr, flush=True)
-    result = {}
-    for n in names:
+    ref = {k: statistics.median(v) for k, v in times[reference].items()}
+    result: dict = {}
+    for n in ordered:
         ms = {k: statistics.median(v) for k, v in times[n].items()}
-        ref = {k: statistics.median(v) for k, v in times[REFERENCE].items()}
         result[n] = {"ms": ms, "ratio_vs_erfnet": {k: ms[k] / ref[k] for k in ms},
                      "speedup_vs_erfnet": {k: ref[k] / ms[k] for k in ms}}
     result["_meta"] = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
@@ -78,39 +82,17 @@ def measure_latency(experiments: Sequence[str], resolutions: Sequence[Sequence[i
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="gradgroup-bench", description=__doc__.splitlines()[0])
-    p.add_argument("experiments", nargs="+", help="experiment names, e.g. table3/dg4 (or experiment=table3/dg4)")
-    p.add_argument("--hw", type=int, nargs=2, action="append", metavar=("H", "W"),
-                   help="input size; repeatable (default: 512 1024 and the quick training size 128 256)")
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's default)")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    args = p.parse_args(argv)
-    names = [e.split("=", 1)[1] if e.startswith("experiment=") else e for e in args.experiments]
-    try:
-        res = measure_latency(names, args.hw or [(512, 1024), (128, 256)], args.rounds, args.warmup, args.threads)
-    except GradgroupError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    except Exception as err:  # an unknown experiment name surfaces from Hydra's compose
-        if type(err).__name__ in ("MissingConfigException", "ConfigCompositionException"):
-            print(f"error: {err}", file=sys.stderr)
-            sys.exit(2)
-        raise
-    meta = res.pop("_meta")
-    if args.json:
-        print(json.dumps({**res, "_meta": meta}))
-        return
+def markdown(result: Mapping[str, dict]) -> str:
+    """The result of `measure_latency` as a header line and a Markdown table (ms and ratio per size)."""
+    meta = result["_meta"]
+    rows = {n: r for n, r in result.items() if n != "_meta"}
     where = meta["device"] + (f", {meta['threads']} threads" if meta["threads"] else "")
-    print(f"batch-1 inference latency, median of {meta['rounds']} interleaved rounds ({where}, torch {meta['torch']})")
-    keys = list(next(iter(res.values()))["ms"])
-    print("| experiment | " + " | ".join(f"ms @ {k} | x ERFNet" for k in keys) + " |")
-    print("|---|" + "---|---|" * len(keys))
-    for n, r in res.items():
-        print(f"| {n} | " + " | ".join(f"{r['ms'][k]:.1f} | {r['ratio_vs_erfnet'][k]:.2f}" for k in keys) + " |")
-
-
-if __name__ == "__main__":
-    main()
+    keys = list(next(iter(rows.values()))["ms"])
+    lines = [f"batch-1 inference latency, median of {meta['rounds']} interleaved rounds ({where}, "
+             f"torch {meta['torch']})",
+             "| experiment | " + " | ".join(f"ms @ {k} | x ERFNet" for k in keys) + " |",
+             "|---|" + "---|---|" * len(keys)]
+    for n, r in rows.items():
+        lines.append(f"| {n} | " + " | ".join(f"{r['ms'][k]:.1f} | {r['ratio_vs_erfnet'][k]:.2f}" for k in keys)
+                     + " |")
+    return "\n".join(lines)

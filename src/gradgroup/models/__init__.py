@@ -1,5 +1,16 @@
-"""ERFNet and its efficient variants (depthwise separable, grouped, grouped+shuffled blocks)."""
-from .convs import channel_shuffle, make_pointwise
-from .erfnet import Decoder, Encoder, SegmentationNet, build_model
+"""ERFNet and its efficient variants (Vallurupalli et al., CVPR-W 2018): depthwise separable (D), grouped
+(DGC) and grouped+shuffled (DGCS) blocks, and the gradual 1x1 conv that anneals dense into grouped.
 
-__all__ = ["channel_shuffle", "make_pointwise", "Decoder", "Encoder", "SegmentationNet", "build_model"]
+The bottom layer of the package: it imports only torch and `gradgroup.errors`. Layers and blocks are built
+by kind name through the registries of `factory`; `ModelSpec` is the recipe the `model` config node makes.
+"""
+from .erfnet import Decoder, Encoder, SegmentationNet, build_model
+from .factory import (block_kinds, make_block, make_pointwise, pointwise_kinds, register_block,
+                      register_pointwise)
+from .gradual_conv import GradualPointwiseConv, block_diagonal_mask, gradual_convs, set_alpha
+from .layers import ChannelShuffle, channel_shuffle, check_groups
+from .spec import ModelSpec
+
+__all__ = ["ChannelShuffle", "Decoder", "Encoder", "GradualPointwiseConv", "ModelSpec", "SegmentationNet",
+           "block_diagonal_mask", "block_kinds", "build_model", "channel_shuffle", "check_groups", "gradual_convs",
+           "make_block", "make_pointwise", "pointwise_kinds", "register_block", "register_pointwise", "set_alpha"]

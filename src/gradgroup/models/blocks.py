@@ -1,5 +1,5 @@
 """The building blocks of ERFNet (Romera et al., T-ITS 2018) and of its efficient variants
-(Vallurupalli et al., CVPR-W 2018, section 3; see shared/paper.md section 1).
+(Vallurupalli et al., CVPR-W 2018, section 3; see docs/paper.md section 1).
 
 - `NonBottleneck1D`: ERFNet's factorised residual block (3x1, 1x3, dilated 3x1, dilated 1x3; convs with bias).
 - `DepthwiseSeparableBlock`: the paper's "conv-module". With dense 1x1 convs it is block D; with grouped
@@ -7,7 +7,8 @@
   has four BNs, which is the only reading under which the paper's parameter counts match exactly.
 - `Downsampler`, `Upsampler`: ERFNet's; `LightUpsampler`: the paper's "1x1 upsampling" for the light decoder.
 
-BN eps is 1e-3 as in ERFNet's reference code.
+BN eps is 1e-3 as in ERFNet's reference code. The encoder's block kinds (nonbt1d, d, dgc, dgcs) are
+registered at the end of this file in `gradgroup.models.factory`'s block registry.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .convs import ChannelShuffle, make_pointwise
+from .factory import make_pointwise, register_block
+from .layers import ChannelShuffle
 
 BN_EPS = 1e-3
 
@@ -110,9 +112,29 @@ class LightUpsampler(nn.Module):
     def __init__(self, in_ch: int, out_ch: int):
         super().__init__()
         self.conv = nn.Conv2d(in_ch, out_ch, 1, bias=True)
-        self.conv.paper_output_scale = 2  # see gradgroup.complexity: the paper counts it after the x2
+        self.conv.paper_output_scale = 2  # see gradgroup.measure.complexity: the paper counts it after the x2
         self.bn = nn.BatchNorm2d(out_ch, eps=BN_EPS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = F.interpolate(self.conv(x), scale_factor=2, mode="bilinear", align_corners=False)
         return F.relu(self.bn(out))
+
+
+# ---------------------------------------------------------------------------- the encoder's block kinds
+@register_block("nonbt1d")
+def nonbt1d_block(channels: int, dilation: int, dropout: float, groups: int, gradual: bool, where: str) -> nn.Module:
+    """ERFNet's Non-bt-1D; it has no 1x1 convs, so `groups` does not apply."""
+    return NonBottleneck1D(channels, dilation, dropout)
+
+
+def _separable(pointwise: str, shuffle: bool):
+    """Builder of a depthwise separable block whose 1x1 convs are `pointwise` ("gradual" if asked)."""
+    def build(channels: int, dilation: int, dropout: float, groups: int, gradual: bool, where: str) -> nn.Module:
+        kind = "gradual" if gradual else pointwise
+        return DepthwiseSeparableBlock(channels, dilation, dropout, kind, groups, shuffle, where=where)
+    return build
+
+
+register_block("d")(_separable("dense", False))
+register_block("dgc", gradual=True)(_separable("group", False))
+register_block("dgcs", gradual=True)(_separable("group_shuffle", True))

@@ -1,9 +1,10 @@
-"""ERFNet and its efficient variants, built from a layer plan (shared/paper.md section 2).
+"""ERFNet and its efficient variants, built from a layer plan (docs/paper.md section 2).
 
 Encoder layers are numbered as in ERFNet: 1 Down(3,16); 2 Down(16,64); 3-7 Non-bt-1D(64);
 8 Down(64,128); 9-16 Non-bt-1D(128) with dilations 2,4,8,16,2,4,8,16. A variant replaces the residual
-blocks at chosen layer indices by D/DGC/DGCS blocks: all 13 ("starred", Table 1 of the paper), layers
-6-7 and 13-16 ("selective", Table 2), or any list. Decoders: ERFNet's, or the paper's light decoder.
+blocks at chosen layer indices by D/DGC/DGCS blocks (or any kind registered in
+`gradgroup.models.factory`): all 13 ("starred", Table 1 of the paper), layers 6-7 and 13-16
+("selective", Table 2), or any list. Decoders: ERFNet's, or the paper's light decoder.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from .blocks import DepthwiseSeparableBlock, Downsampler, LightUpsampler, NonBottleneck1D, Upsampler
+from .factory import kind_name, make_block
 
 # (channels, dilation) of each residual encoder layer, and the dropout per channel width, as in ERFNet's
 # reference encoder.
@@ -27,8 +29,6 @@ PLACEMENTS = {
     "selective": [6, 7, 13, 14, 15, 16],
     "none": [],
 }
-# block kind -> (pointwise kind for fixed grouping, channel shuffle after the first 1x1)
-BLOCK_KINDS = {"nonbt1d": None, "d": ("dense", False), "dgc": ("group", False), "dgcs": ("group_shuffle", True)}
 DECODERS = ("erfnet", "light", "light_all_d")
 
 
@@ -36,10 +36,14 @@ def resolve_layers(layers: str | Iterable[int]) -> list[int]:
     """Turn a placement name or a list of encoder layer indices into a validated sorted list."""
     if isinstance(layers, str):
         if layers not in PLACEMENTS:
-            raise ConfigError(f"model.encoder.layers: unknown placement {layers!r}; expected one of "
+            raise ConfigError(f"model.encoder.layers: unknown placement {kind_name(layers)!r}; expected one of "
                               f"{sorted(PLACEMENTS)} or a list of encoder layer indices from {sorted(RESIDUAL_LAYERS)}.")
         return list(PLACEMENTS[layers])
-    idx = sorted({int(i) for i in layers})
+    try:
+        idx = sorted({int(i) for i in layers})
+    except (TypeError, ValueError):
+        raise ConfigError(f"model.encoder.layers={layers!r} is invalid; expected one of {sorted(PLACEMENTS)} "
+                          f"or a list of encoder layer indices from {sorted(RESIDUAL_LAYERS)}.") from None
     bad = [i for i in idx if i not in RESIDUAL_LAYERS]
     if bad:
         raise ConfigError(f"model.encoder.layers: {bad} are not residual encoder layers; "
@@ -65,24 +69,11 @@ def resolve_dropout(dropout: Sequence[float] | None) -> dict[int, float]:
     return {64: d64, 128: d128}
 
 
-def make_block(kind: str, channels: int, dilation: int, dropout: float, groups: int = 1,
-               gradual: bool = False, where: str = "block") -> nn.Module:
-    """Build one residual block by kind name; `gradual` swaps the grouped 1x1 convs for annealed ones."""
-    if kind not in BLOCK_KINDS:
-        raise ConfigError(f"{where}: unknown block {kind!r}; expected one of {sorted(BLOCK_KINDS)} (model.encoder.block).")
-    if kind == "nonbt1d":
-        return NonBottleneck1D(channels, dilation, dropout)
-    pointwise, shuffle = BLOCK_KINDS[kind]
-    if gradual:
-        if pointwise == "dense":
-            raise ConfigError(f"{where}: gradual grouping needs a grouped block (dgc or dgcs), not {kind!r} "
-                              f"(model.encoder.gradual).")
-        pointwise = "gradual"
-    return DepthwiseSeparableBlock(channels, dilation, dropout, pointwise, groups, shuffle, where=where)
-
-
 class Encoder(nn.Module):
     """ERFNet's encoder with the residual blocks at `layers` replaced by `block` blocks.
+
+    `block` is a registered block kind (`gradgroup.models.factory.register_block`); `gradual` builds the
+    replaced blocks' grouped 1x1 convs as gradual ones (the other layers stay ERFNet's Non-bt-1D).
 
     `head` is the 1x1 classifier used when the encoder is trained alone on labels downsampled by 8
     (ERFNet's first stage and the paper's phase 1); it is not part of the deployed encoder-decoder.
@@ -100,8 +91,9 @@ class Encoder(nn.Module):
                 modules.append(Downsampler(*{1: (3, 16), 2: (16, 64), 8: (64, 128)}[idx]))
                 continue
             ch, dil = RESIDUAL_LAYERS[idx]
-            kind = block if idx in efficient else "nonbt1d"
-            modules.append(make_block(kind, ch, dil, drops[ch], groups, gradual, where=f"encoder layer {idx}"))
+            replaced = idx in efficient
+            modules.append(make_block(block if replaced else "nonbt1d", ch, dil, drops[ch], groups,
+                                      gradual and replaced, where=f"encoder layer {idx}"))
         self.layers = nn.ModuleList(modules)
         self.head = nn.Conv2d(128, num_classes, 1, bias=True) if with_head else None
 
@@ -112,7 +104,7 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """ERFNet's decoder, or the paper's light decoder (shared/paper.md section 2, *derived* reading).
+    """ERFNet's decoder, or the paper's light decoder (docs/paper.md section 2, *derived* reading).
 
     "light": Up1x1(128,64), D(64), Non-bt-1D(64), Up1x1(64,16), D(16), Non-bt-1D(16), 2x2 deconv; the only
     reading under which the paper's Table 4 counts match. "light_all_d": every decoder block a D block.
@@ -121,7 +113,7 @@ class Decoder(nn.Module):
     def __init__(self, name: str = "erfnet", num_classes: int = 19):
         super().__init__()
         if name not in DECODERS:
-            raise ConfigError(f"model.decoder.name: unknown decoder {name!r}; expected one of {DECODERS}.")
+            raise ConfigError(f"model.decoder.name: unknown decoder {kind_name(name)!r}; expected one of {DECODERS}.")
         up = Upsampler if name == "erfnet" else LightUpsampler
 
         def stage(ch: int) -> list[nn.Module]:
@@ -165,6 +157,8 @@ def build_model(num_classes: int = 19, encoder: dict | None = None, decoder: dic
     unknown = set(encoder) - known
     if unknown:
         raise ConfigError(f"model.encoder: unknown keys {sorted(unknown)}; expected {sorted(known)}.")
+    if set(decoder) - {"name"}:
+        raise ConfigError(f"model.decoder: unknown keys {sorted(set(decoder) - {'name'})}; expected ['name'].")
     enc = Encoder(num_classes=num_classes, with_head=encoder_only, **encoder)
     dec = None if encoder_only else Decoder(decoder.get("name", "erfnet"), num_classes)
     return SegmentationNet(enc, dec)

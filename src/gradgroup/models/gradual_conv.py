@@ -1,4 +1,5 @@
-"""The annealed 1x1 conv of gradual grouping (Vallurupalli et al., CVPR-W 2018, section 4).
+"""The annealed 1x1 conv of gradual grouping (Vallurupalli et al., CVPR-W 2018, section 4; docs/paper.md
+section 4).
 
 "A grouped conv is a dense conv whose cross-group weights are zero." `GradualPointwiseConv` keeps a dense
 1x1 weight and a fixed block-diagonal mask (contiguous channel groups, laid out exactly as
@@ -31,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from ..models.convs import check_groups
+from .layers import check_groups
 
 # The three ways forward() computes, chosen from alpha by set_alpha. A string (not the float alpha) picks
 # the branch so that torch.compile guards on three values instead of recompiling for every alpha.
@@ -84,10 +85,6 @@ class GradualPointwiseConv(nn.Module):
             self.alpha.fill_(value)
         self._mode = self._mode_for(value)
 
-    @property
-    def alpha_value(self) -> float:
-        return float(self.alpha)
-
     @staticmethod
     def _mode_for(value: float) -> str:
         return DENSE if value == 1.0 else GROUPED if value == 0.0 else MASKED
@@ -127,7 +124,7 @@ class GradualPointwiseConv(nn.Module):
         return output.numel() * per_output
 
     def mac_count(self, inputs: tuple, output: torch.Tensor) -> int:
-        """Effective MACs for gradgroup.complexity: cross-group weights cost MACs while alpha > 0."""
+        """Effective MACs for gradgroup.measure.complexity: cross-group weights cost MACs while alpha > 0."""
         return self.macs_for(output, grouped=self._mode == GROUPED)
 
     def extra_repr(self) -> str:

@@ -1,10 +1,8 @@
-"""One small factory for the convolutions that differ between ERFNet variants.
+"""Small layers shared by the ERFNet variants: ShuffleNet's channel shuffle and the group-count check.
 
-The paper (Vallurupalli et al., CVPR-W 2018, section 3) varies only the 1x1 pointwise convs of a depthwise
-separable block: dense ("D"), grouped ("DGC") or grouped followed by a ShuffleNet channel shuffle ("DGCS").
-Gradual grouping (section 4) adds a fourth kind: a dense conv whose cross-group weights are scaled by alpha.
-Following timm's layer factories, blocks ask `make_pointwise(kind, ...)` for their 1x1 conv by name, so a
-config switches the conv kind and no ERFNet subclass exists per variant.
+The paper (Vallurupalli et al., CVPR-W 2018, section 3; docs/paper.md section 1) varies only the 1x1
+pointwise convs of a depthwise separable block: dense ("D"), grouped ("DGC") or grouped followed by a
+ShuffleNet channel shuffle ("DGCS"). The convs themselves are built by name in `gradgroup.models.factory`.
 """
 from __future__ import annotations
 
@@ -12,8 +10,6 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-
-POINTWISE_KINDS = ("dense", "group", "group_shuffle", "gradual")
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
@@ -51,25 +47,3 @@ def check_groups(channels: int, groups: int, where: str) -> None:
             f"{where}: group count {groups} does not divide {channels} channels; "
             f"choose one of {divisors} (model.encoder.groups)."
         )
-
-
-def make_pointwise(kind: str, in_ch: int, out_ch: int, groups: int = 1, where: str = "pointwise conv") -> nn.Module:
-    """Build the 1x1 conv of a D/DGC/DGCS block. No bias: a BN follows (paper: params(D,C) = 2C^2 + 26C).
-
-    kind: "dense" (groups ignored), "group" (nn.Conv2d(groups=G)), "group_shuffle" (same conv; the
-    block inserts the shuffle, since the paper shuffles only after the first 1x1), "gradual" (a dense conv
-    annealed towards groups=G by the GradualGrouping callback).
-    """
-    if kind == "dense":
-        return nn.Conv2d(in_ch, out_ch, 1, bias=False)
-    if kind in ("group", "group_shuffle"):
-        check_groups(in_ch, groups, where)
-        check_groups(out_ch, groups, where)
-        return nn.Conv2d(in_ch, out_ch, 1, groups=groups, bias=False)
-    if kind == "gradual":
-        check_groups(in_ch, groups, where)
-        check_groups(out_ch, groups, where)
-        from ..grouping.masked_conv import GradualPointwiseConv  # grouping builds on models, not the reverse
-
-        return GradualPointwiseConv(in_ch, out_ch, groups)
-    raise ConfigError(f"{where}: unknown pointwise conv kind {kind!r}; expected one of {POINTWISE_KINDS}.")

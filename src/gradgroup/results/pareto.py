@@ -1,11 +1,15 @@
 """The paper's Figure 4 for a results table: error (100 - mIoU) against GMACs, one series per family,
 the Pareto front marked, error bars over seeds, and a second panel against measured latency.
 
-Split from `gradgroup.table`, which builds the rows this draws.
+"Efficient Semantic Segmentation using Gradual Grouping" (Vallurupalli et al., CVPR-W 2018) plots only
+GMACs; the latency panel uses what `gradgroup-bench --sweep` measured. Draws the rows that
+`gradgroup.results.table` builds, or that `load_results_csv` reads back from a results.csv.
 """
 from __future__ import annotations
 
 from pathlib import Path
+
+from .format import display_label, gmacs_header, num
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
@@ -24,9 +28,7 @@ def plot_pareto(rows: list[dict], path=None, budget_gmacs=None, budget_ms=None):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure  # object API + Agg canvas: no pyplot global state, no display
 
-    from .table import _num, display_label, gmacs_header  # the row helpers live with the table
-
-    ok = [r for r in rows if r.get("status") == "ok" and _num(r.get("miou")) is not None]
+    ok = [r for r in rows if r.get("status") == "ok" and num(r.get("miou")) is not None]
     fig = Figure(figsize=(15, 5.6), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2)
@@ -39,7 +41,7 @@ def plot_pareto(rows: list[dict], path=None, budget_gmacs=None, budget_ms=None):
     for ax, xkey, xlabel, budget in [
             (axes[0], "gmacs", f"{gmacs_header(ok)}: multiply-accumulates / 1e9 per image", budget_gmacs),
             (axes[1], "latency_ms", "measured latency (ms per image)", budget_ms)]:
-        pts = [r for r in ok if _num(r.get(xkey)) is not None]
+        pts = [r for r in ok if num(r.get(xkey)) is not None]
         ax.set_xlabel(xlabel)
         ax.set_ylabel("error = 100 − mIoU (%)")
         ax.grid(True, alpha=0.3)
@@ -53,7 +55,7 @@ def plot_pareto(rows: list[dict], path=None, budget_gmacs=None, budget_ms=None):
             s = sorted((r for r in pts if series(r) == name), key=lambda r: r[xkey])
             if s:
                 ax.errorbar([r[xkey] for r in s], [100 - r["miou"] for r in s],
-                            yerr=[_num(r.get("miou_std")) or 0 for r in s], color=colors[name],
+                            yerr=[num(r.get("miou_std")) or 0 for r in s], color=colors[name],
                             marker=markers[name], ms=7, lw=1.5, capsize=3, label=name)
         for r in pts:
             ax.annotate(display_label(r), (r[xkey], 100 - r["miou"]), textcoords="offset points",

@@ -1,15 +1,16 @@
 """Deterministic synthetic street scenes written in the real Cityscapes file layout.
 
-The project must train and be tested without downloading Cityscapes, so this module writes a stand-in
-dataset that the very same reader (``cityscapes.py``) consumes:
+The project must train and be tested without downloading Cityscapes (Cordts et al., CVPR 2016, the data
+of the paper, docs/paper.md section 5), so this module writes a stand-in dataset that the very same
+reader (``data/reader.py``, ``data/cityscapes.py``) consumes:
 
     <root>/leftImg8bit/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png     RGB, 8 bit
     <root>/gtFine/<split>/<city>/<city>_<seq>_<frame>_gtFine_labelIds.png      uint8 Cityscapes labelIds
 
 Labels are *labelIds* (void ids 0..6 included), not trainIds, so the labelId -> trainId mapping and the
-ignore handling are exercised exactly as with real data. Scene layout lives in ``_scene.py`` and objects
-in ``_objects.py``; this module adds appearance (textures, lighting, sensor noise, blur), the void borders
-of real annotations, file writing and the generate-once cache (``ensure_dataset``).
+ignore handling are exercised exactly as with real data. Scene layout lives in ``scene.py``, objects in
+``objects.py`` and the camera in ``canvas.py``; this module adds appearance (textures, lighting, sensor
+noise, blur), the void borders of real annotations, and file writing in worker processes.
 
 Every image is drawn from its own RNG seeded by (seed, split, index), so output is bit-identical for a
 seed regardless of worker count or order.
@@ -17,10 +18,11 @@ seed regardless of worker count or order.
 
 from __future__ import annotations
 
-import json
+import ctypes
 import os
-import shutil
-import tempfile
+import signal
+import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -28,13 +30,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from ..errors import DataError
-from . import _objects as O
-from ._scene import compose
+from ...errors import DataError
+from . import canvas as C
+from .scene import compose
 
 # Bump whenever the output for a given seed changes, so cached datasets are regenerated.
 GENERATOR_VERSION = 3
-MARKER = "gradgroup_synthetic.json"
 SPLITS = ("train", "val", "test")
 CITIES = {"train": ("arnhold", "brevik", "corlund", "dalsberg"), "val": ("elmshaven", "fernwald"),
           "test": ("grisholm", "hallbrook")}
@@ -43,8 +44,8 @@ DEFAULTS = dict(seed=0, num_train=300, num_val=60, num_test=40, height=256, widt
 # Per-labelId texture amplitudes (fine grain, coarse blotches); everything else gets a mild default.
 _FINE = np.full(256, 4.0, np.float32)
 _COARSE = np.full(256, 4.0, np.float32)
-for _lid, _f, _c in ((O.ROAD, 5, 6), (O.SIDEWALK, 6, 5), (O.BUILDING, 5, 6), (O.VEG, 20, 12), (O.TERRAIN, 8, 6),
-                     (O.SKY, 2, 4), (O.WALL, 6, 5), (O.GROUND, 14, 10)):
+for _lid, _f, _c in ((C.ROAD, 5, 6), (C.SIDEWALK, 6, 5), (C.BUILDING, 5, 6), (C.VEG, 20, 12), (C.TERRAIN, 8, 6),
+                     (C.SKY, 2, 4), (C.WALL, 6, 5), (C.GROUND, 14, 10)):
     _FINE[_lid], _COARSE[_lid] = _f, _c
 
 
@@ -62,7 +63,7 @@ def render(rng, h, w):
     fine = rng.standard_normal((h, w), dtype=np.float32)
     coarse = _noise(rng, h, w, 24) + 0.5 * _noise(rng, h, w, 6)
     rgb += (_FINE[lab] * fine + _COARSE[lab] * coarse)[..., None]
-    veg = (lab == O.VEG)[..., None]  # foliage varies in hue as well as brightness
+    veg = (lab == C.VEG)[..., None]  # foliage varies in hue as well as brightness
     rgb += veg * (_noise(rng, h, w, 3)[..., None] * np.array([-6, 14, -4], np.float32))
     rgb *= (1 - np.asarray(shadow, np.float32) / 255.0)[..., None]
     # Global lighting: exposure, contrast, a left-right / top-bottom illumination gradient, colour cast.
@@ -78,7 +79,7 @@ def render(rng, h, w):
     # Void annotations of real Cityscapes frames: out-of-ROI border, rectification wedge, unlabeled blobs.
     if rng.random() < .6:
         b = max(1, round(rng.uniform(.003, .012) * w))
-        lab[:, :b] = lab[:, -b:] = lab[-b:, :] = O.OUT_OF_ROI
+        lab[:, :b] = lab[:, -b:] = lab[-b:, :] = C.OUT_OF_ROI
     if rng.random() < .1:
         k = min(h, int(rng.uniform(.05, .15) * w))
         top = rng.random() < .5  # wedge in the top-left or bottom-left corner
@@ -86,11 +87,11 @@ def render(rng, h, w):
         rows = slice(0, k) if top else slice(h - k, h)
         arr = np.array(out)
         arr[rows, :k][tri] = 0
-        lab[rows, :k][tri] = O.RECT_BORDER
+        lab[rows, :k][tri] = C.RECT_BORDER
         out = Image.fromarray(arr)
     for _ in range(rng.poisson(1.0)):
         y0, x0 = rng.integers(0, h - 4), rng.integers(0, w - 4)
-        lab[y0:y0 + rng.integers(2, max(3, h // 20)), x0:x0 + rng.integers(2, max(3, w // 30))] = O.UNLABELED
+        lab[y0:y0 + rng.integers(2, max(3, h // 20)), x0:x0 + rng.integers(2, max(3, w // 30))] = C.UNLABELED
     return np.asarray(out), lab
 
 
@@ -115,6 +116,39 @@ def _write_one(job):
     return split
 
 
+def _worker_init(parent_pid):
+    """Pool initializer: a worker dies with the process generating the dataset, however that one ends.
+
+    A worker blocks on its job queue forever once its parent is gone (even SIGKILLed), so without this a
+    killed run leaves orphans rendering or idling. Ctrl-C reaches the whole process group: workers ignore
+    it and the parent, which gets it too, tears them down after cleaning up.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # not the parent's raise-and-clean-up handlers (cache.py)
+        signal.signal(sig, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:  # prctl(PR_SET_PDEATHSIG, SIGKILL): the kernel kills us when the parent exits
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+    def watch():  # covers a parent that died before prctl, and platforms without it
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _kill_workers(pool):
+    kill = getattr(pool, "kill_workers", None)  # public from Python 3.14
+    if kill is not None:
+        kill()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.kill()
+
+
 def generate_dataset(root, *, seed=0, num_train=300, num_val=60, num_test=40, height=256, width=512,
                      progress=True, workers=None):
     """Write a synthetic Cityscapes-layout dataset under ``root`` (created; existing files overwritten)."""
@@ -130,65 +164,18 @@ def generate_dataset(root, *, seed=0, num_train=300, num_val=60, num_test=40, he
         bar = tqdm(total=len(jobs), desc=f"synthetic cityscapes {width}x{height}", unit="img")
     try:
         if workers > 1 and len(jobs) >= 16:
-            with ProcessPoolExecutor(workers) as pool:
+            pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
+            try:
                 for _ in pool.map(_write_one, jobs, chunksize=8):
                     bar and bar.update()
+            except BaseException:  # error, Ctrl-C or SIGTERM: stop rendering into a directory about to go
+                _kill_workers(pool)
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         else:
             for job in jobs:
                 _write_one(job)
                 bar and bar.update()
     finally:
         bar and bar.close()
-
-
-def _params(seed=0, num_train=300, num_val=60, num_test=40, height=256, width=512):
-    return {"generator_version": GENERATOR_VERSION, "seed": int(seed), "num_train": int(num_train),
-            "num_val": int(num_val), "num_test": int(num_test), "height": int(height), "width": int(width)}
-
-
-def read_marker(root):
-    """The parameters a generated root was made with, or None if it is not a complete generated dataset."""
-    try:
-        return json.loads(Path(root, MARKER).read_text())["params"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def ensure_dataset(root, *, progress=True, **params):
-    """Generate into ``root`` unless it already holds a complete dataset made with the same params.
-
-    Generation goes to a temporary sibling directory that is renamed into place only after the marker is
-    written, so an interrupted run never leaves a half dataset that looks complete. A file lock keeps
-    concurrent jobs (DDP ranks, parallel sweep runs sharing a cache) from generating twice.
-    """
-    from filelock import FileLock
-
-    root = Path(root).absolute()
-    unknown = set(params) - set(DEFAULTS)
-    if unknown:
-        raise DataError(f"data.synthetic has unknown keys {sorted(unknown)}; expected a subset of {sorted(DEFAULTS)}")
-    wanted = _params(**params)
-    if read_marker(root) == wanted:
-        return root
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(root) + ".lock"):
-        if read_marker(root) == wanted:  # another process finished while we waited for the lock
-            return root
-        if root.exists() and read_marker(root) is None and any(root.iterdir()):
-            raise DataError(f"{root} exists and is not a generated dataset (no {MARKER}); refusing to overwrite it. "
-                            "Point data.cache_dir at an empty or generated directory, or delete it.")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
-        try:
-            t0 = time.perf_counter()
-            generate_dataset(tmp, progress=progress, **{k: v for k, v in wanted.items() if k != "generator_version"})
-            marker = {"params": wanted, "seconds": round(time.perf_counter() - t0, 2)}
-            Path(tmp, MARKER).write_text(json.dumps(marker, indent=1))
-            if root.exists():
-                old = root.with_name(f".{root.name}.old-{os.getpid()}")
-                root.rename(old)
-                shutil.rmtree(old, ignore_errors=True)
-            tmp.rename(root)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-    return root

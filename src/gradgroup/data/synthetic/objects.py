@@ -1,28 +1,16 @@
-"""Drawing primitives and street objects for the synthetic Cityscapes generator (see ``synthetic.py``).
+"""Street objects of the synthetic Cityscapes generator: vehicles, people and bikes, poles, signs, trees.
 
-A ``Canvas`` holds a pinhole camera over a flat ground plane and draws every primitive twice, into an RGB
-image and into a labelId image, so image and label can never disagree. Objects are defined in metres in
-3D and projected, which gives perspective size, foreshortening and thin far structures for free.
-Vehicles share one body-paint distribution and people one clothing distribution: classes must be told
-apart by silhouette, size and context (rider = person on a bike), never by colour alone.
+Objects are defined in metres in 3D on a ``canvas.Canvas``. Vehicles share one body-paint distribution and
+people one clothing distribution: classes must be told apart by silhouette, size and context (rider =
+person on a bike), never by colour alone, as in Cityscapes.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from PIL import Image, ImageDraw
 
-from .labels import NAME_TO_LABEL_ID as _ID
-
-ROAD, SIDEWALK, PARKING, BUILDING, WALL, FENCE = (_ID[n] for n in ("road", "sidewalk", "parking", "building",
-                                                                   "wall", "fence"))
-POLE, LIGHT, SIGN, VEG, TERRAIN, SKY = (_ID[n] for n in ("pole", "traffic light", "traffic sign", "vegetation",
-                                                         "terrain", "sky"))
-PERSON, RIDER, CAR, TRUCK, BUS, TRAIN = (_ID[n] for n in ("person", "rider", "car", "truck", "bus", "train"))
-MOTO, BICYCLE = _ID["motorcycle"], _ID["bicycle"]
-UNLABELED, EGO, RECT_BORDER, OUT_OF_ROI, STATIC, DYNAMIC, GROUND = 0, 1, 2, 3, 4, 5, 6
+from .canvas import (BICYCLE, BUS, CAR, GLASS, LIGHT, MOTO, PERSON, POLE, RIDER, SIGN, TRAIN, TRUCK, TYRE, VEG,
+                     circle, ground, jitter, rect)
 
 # One paint distribution for every vehicle class, so colour carries no class information.
 _PAINT = np.array([(235, 235, 232), (185, 188, 192), (115, 118, 122), (32, 33, 36), (28, 44, 92), (150, 28, 26),
@@ -30,14 +18,6 @@ _PAINT = np.array([(235, 235, 232), (185, 188, 192), (115, 118, 122), (32, 33, 3
 _CLOTH = np.array([(25, 25, 30), (60, 60, 70), (30, 40, 90), (140, 30, 35), (200, 200, 195), (120, 100, 70),
                    (70, 95, 60), (170, 120, 60), (90, 50, 110), (150, 150, 155)], dtype=float)
 _SKIN = np.array([(225, 185, 160), (190, 140, 105), (120, 80, 55), (240, 205, 180)], dtype=float)
-GLASS = (38, 46, 58)
-GRASS = (140, 150, 75)  # terrain: a yellow-green, lighter and browner than foliage
-TYRE = (22, 22, 24)
-
-
-def jitter(rng, rgb, amount=12.0):
-    """Colour tuple near ``rgb``: per-instance variation so no two objects share an exact colour."""
-    return tuple(int(v) for v in np.clip(np.asarray(rgb, float) + rng.normal(0, amount, 3), 0, 255))
 
 
 def paint(rng):
@@ -61,90 +41,11 @@ def cloth(rng):
     return jitter(rng, _CLOTH[rng.integers(len(_CLOTH))], 14)
 
 
-def rect(u0, y0, u1, y1):
-    """Axis-aligned rectangle in a drawing plane's (u, y) coordinates."""
-    return [(u0, y0), (u0, y1), (u1, y1), (u1, y0)]
-
-
-def ground(x0, x1, z0, z1):
-    """Rectangle on the ground plane (Y=0) between lateral x0..x1 and depth z0..z1."""
-    return [(x0, 0, z0), (x0, 0, z1), (x1, 0, z1), (x1, 0, z0)]
-
-
-def _circle(cu, cy, r, n=10):
-    return [(cu + r * math.cos(2 * math.pi * k / n), cy + r * math.sin(2 * math.pi * k / n)) for k in range(n)]
-
-
-class Canvas:
-    """Camera + paired RGB/label drawing surfaces. X right, Y up, Z forward, all in metres."""
-
-    def __init__(self, rng, h, w, background):
-        self.h, self.w = h, w
-        self.horizon = h * rng.uniform(0.36, 0.47)
-        self.xv = w * rng.uniform(0.4, 0.6)  # vanishing point: the street is not always straight ahead
-        self.f = w * rng.uniform(1.0, 1.25)
-        self.cam_h = rng.uniform(1.2, 1.5)
-        self.img = Image.fromarray(background)
-        self.lab = Image.new("L", (w, h), SKY)
-        self.shadow = Image.new("L", (w, h), 0)  # image-only darkening mask, applied in post-processing
-        self._di, self._dl, self._ds = ImageDraw.Draw(self.img), ImageDraw.Draw(self.lab), ImageDraw.Draw(self.shadow)
-
-    def p(self, x, y, z):
-        z = max(z, 0.3)
-        return (self.xv + self.f * x / z, self.horizon + self.f * (self.cam_h - y) / z)
-
-    def px(self, metres, z):
-        return self.f * metres / max(z, 0.3)
-
-    def poly(self, pts, color, label):
-        """Filled polygon from 3D points; ``color``/``label`` None skips that surface."""
-        xy = [self.p(*q) for q in pts]
-        if color is not None:
-            self._di.polygon(xy, fill=color)
-        if label is not None:
-            self._dl.polygon(xy, fill=label)
-
-    def shade(self, pts, strength):
-        self._ds.polygon([self.p(*q) for q in pts], fill=int(strength))
-
-    def line(self, a, b, width_m, color, label):
-        """Thick 3D segment; at least 1 px wide so far poles and bike frames stay visible but thin."""
-        wpx = max(1, round(self.px(width_m, min(a[2], b[2]))))
-        xy = [self.p(*a), self.p(*b)]
-        if color is not None:
-            self._di.line(xy, fill=color, width=wpx)
-        if label is not None:
-            self._dl.line(xy, fill=label, width=wpx)
-
-    def band(self, a, b, width_m, color, label, axis="x"):
-        """Receding segment as a quad offset along X (on the ground) or Y (on a wall): unlike ``line``,
-        its width shrinks with depth along its length."""
-        d = (width_m / 2, 0, 0) if axis == "x" else (0, width_m / 2, 0)
-        ends = ((a, 1), (b, 1), (b, -1), (a, -1))
-        self.poly([tuple(p + s * q for p, q in zip(pt, d)) for pt, s in ends], color, label)
-
-    def plane(self, origin, axis):
-        """Map 2D (u, y) in a vertical plane to 3D: axis 'x' faces the camera, 'z' is side-on."""
-        x0, z0 = origin
-        return (lambda u, y: (x0 + u, y, z0)) if axis == "x" else (lambda u, y: (x0, y, z0 + u))
-
-    def poly_in(self, pl, pts, color, label):
-        self.poly([pl(u, y) for u, y in pts], color, label)
-
-    def limb(self, pl, a, b, width, color, label):
-        """Thick segment as a polygon in a plane, so its width foreshortens with the plane."""
-        du, dy = b[0] - a[0], b[1] - a[1]
-        n = math.hypot(du, dy) or 1.0
-        ou, oy = -dy / n * width / 2, du / n * width / 2
-        corners = [(a[0] + ou, a[1] + oy), (b[0] + ou, b[1] + oy), (b[0] - ou, b[1] - oy), (a[0] - ou, a[1] - oy)]
-        self.poly_in(pl, corners, color, label)
-
-
 # ----------------------------------------------------------------------------------------------- vehicles
 def _wheels(cv, pl, us, r, label):
     for u in us:
-        cv.poly_in(pl, _circle(u, r, r), TYRE, label)
-        cv.poly_in(pl, _circle(u, r, r * 0.45, 6), (95, 95, 100), None)
+        cv.poly_in(pl, circle(u, r, r), TYRE, label)
+        cv.poly_in(pl, circle(u, r, r * 0.45, 6), (95, 95, 100), None)
 
 
 def vehicle(cv, rng, kind, x, z, length=None):
@@ -251,7 +152,7 @@ def person(cv, rng, pl, h, mode="front", label=PERSON, pose=None, colors=None):
     for a, b in j["arms"]:
         cv.limb(pl, a, b, h * .05, top, label)
     hu, hy = j["head"]
-    cv.poly_in(pl, _circle(hu, hy, h * .065, 8), skin, label)
+    cv.poly_in(pl, circle(hu, hy, h * .065, 8), skin, label)
     cv.poly_in(pl, rect(hu - h * .066, hy, hu + h * .066, hy + h * .05), jitter(rng, (50, 35, 25), 20), label)  # hair
 
 
@@ -264,7 +165,7 @@ def bike(cv, rng, x, z, kind="bicycle", rider=False, direction=1):
     if kind == "bicycle":
         r, wb = .34, 1.05
         for u in (0, wb):  # spoked wheels read as thin rings: one of the hardest thin structures
-            ring = _circle(u, r, r, 12)
+            ring = circle(u, r, r, 12)
             for a, b in zip(ring, ring[1:] + ring[:1]):
                 cv.line(pl(*a), pl(*b), .05, TYRE, label)
         for a, b in (((0, r), (.4, .32)), ((.4, .32), (.95, .85)), ((0, r), (.32, .88)), ((.32, .88), (.95, .85)),
@@ -301,7 +202,7 @@ def sign(cv, rng, x, y, z):
                    ((235, 235, 235), (40, 40, 40))][rng.integers(4)]
     if rng.random() < .1:
         face = inner = jitter(rng, (140, 140, 145), 15)
-    pts = {0: _circle(0, 0, s / 2, 10), 1: [(-s / 2, s / 2), (s / 2, s / 2), (0, -s / 2)],
+    pts = {0: circle(0, 0, s / 2, 10), 1: [(-s / 2, s / 2), (s / 2, s / 2), (0, -s / 2)],
            2: [(0, s / 2), (s / 2, 0), (0, -s / 2), (-s / 2, 0)], 3: rect(-s * .6, -s * .35, s * .6, s * .35)}[shape]
     cv.poly_in(pl, [(u, y + v) for u, v in pts], face, SIGN)
     cv.poly_in(pl, [(u * .6, y + v * .6) for u, v in pts], inner, None)
@@ -313,7 +214,7 @@ def traffic_light(cv, rng, x, y, z):
     cv.poly_in(pl, rect(-.25, y, .25, y + 1.1), housing, LIGHT)
     lit = rng.integers(3)
     for k, col in enumerate(((40, 220, 90), (250, 190, 30), (240, 40, 30))):
-        cv.poly_in(pl, _circle(0, y + .2 + k * .35, .13, 8), col if k == lit else (70, 70, 65), None)
+        cv.poly_in(pl, circle(0, y + .2 + k * .35, .13, 8), col if k == lit else (70, 70, 65), None)
 
 
 def tree(cv, rng, x, z, size=1.0):
@@ -324,4 +225,4 @@ def tree(cv, rng, x, z, size=1.0):
     green = (55, 85, 35)
     for _ in range(rng.integers(4, 9)):
         du, dy, r = rng.normal(0, cr * .45), th + cr + rng.normal(0, cr * .3), cr * rng.uniform(.45, .8)
-        cv.poly_in(pl, _circle(du, dy, r, 10), jitter(rng, green, 18), VEG)
+        cv.poly_in(pl, circle(du, dy, r, 10), jitter(rng, green, 18), VEG)

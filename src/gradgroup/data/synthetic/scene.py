@@ -4,15 +4,16 @@ The layout follows what dominates Cityscapes: a road receding to a vanishing poi
 on both sides (sometimes a park side with terrain, trees and a fence or wall instead), parked and moving
 traffic, pedestrians, poles carrying signs and lights, and the void regions of real annotations (ego hood,
 out-of-ROI border, static clutter, ground patches). Rare classes (train, bus, motorcycle, rider) get lower
-probabilities so the class imbalance resembles the real data, though not so low that a short run never sees them. Objects are drawn far to near, so nearer ones
-occlude farther ones exactly as in the label map.
+probabilities so the class imbalance resembles the real data, though not so low that a short run never
+sees them. Objects are drawn far to near, so nearer ones occlude farther ones exactly as in the label map.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import _objects as O
+from . import canvas as C
+from . import objects as O
 
 _FACADE = np.array([(200, 190, 170), (150, 150, 150), (225, 220, 210), (160, 90, 70), (210, 195, 140),
                     (120, 115, 110), (185, 160, 140)], dtype=float)
@@ -36,10 +37,10 @@ def _facades(cv, rng, xb, side, zfar):
             z += length
             continue
         height = rng.uniform(8, 26)
-        color = O.jitter(rng, _FACADE[rng.integers(len(_FACADE))], 15)
+        color = C.jitter(rng, _FACADE[rng.integers(len(_FACADE))], 15)
         pl = cv.plane((xb, z), "z")
-        cv.poly_in(pl, [(0, 0), (0, height), (length, height), (length, 0)], color, O.BUILDING)
-        glass = O.jitter(rng, (60, 70, 85), 20)
+        cv.poly_in(pl, [(0, 0), (0, height), (length, height), (length, 0)], color, C.BUILDING)
+        glass = C.jitter(rng, (60, 70, 85), 20)
         fh, ww = rng.uniform(2.8, 3.6), rng.uniform(1.0, 1.6)
         step = ww + rng.uniform(1.0, 2.0)
         if cv.px(ww, z + length) >= 1.0:  # windows are still building; skip those below one pixel
@@ -47,25 +48,25 @@ def _facades(cv, rng, xb, side, zfar):
                 for u in np.arange(.6, length - ww - .3, step):
                     cv.poly_in(pl, [(u, y0), (u, y0 + fh * .5), (u + ww, y0 + fh * .5), (u + ww, y0)], glass, None)
         # the near edge of a facade hides a side wall that recedes toward the street: keeps depth cues
-        cv.poly([(xb, 0, z), (xb, height, z), (xb + inward, height, z), (xb + inward, 0, z)], color, O.BUILDING)
+        cv.poly([(xb, 0, z), (xb, height, z), (xb + inward, height, z), (xb + inward, 0, z)], color, C.BUILDING)
         z += length
 
 
 def _fence(cv, rng, x, z0, z1, h):
     """Posts, rails and thin slats along X=x: a thin, see-through class that needs resolution."""
-    color = O.jitter(rng, (150, 120, 85) if rng.random() < .4 else (95, 120, 100), 10)
+    color = C.jitter(rng, (150, 120, 85) if rng.random() < .4 else (95, 120, 100), 10)
     for z in np.arange(z0, z1, 2.5):
-        O.pole(cv, rng, x, z, h, label=O.FENCE)
+        O.pole(cv, rng, x, z, h, label=C.FENCE)
     for y in (h * .15, h * .9):
-        cv.band((x, y, z0), (x, y, z1), .1, color, O.FENCE, axis="y")
+        cv.band((x, y, z0), (x, y, z1), .1, color, C.FENCE, axis="y")
     for z in np.arange(z0, z1, rng.uniform(.12, .2)):
-        cv.line((x, h * .12, z), (x, h * .92, z), .06, color, O.FENCE)
+        cv.line((x, h * .12, z), (x, h * .92, z), .06, color, C.FENCE)
 
 
 def _wall(cv, rng, x, z0, z1, h):
-    color = O.jitter(rng, (175, 170, 160) if rng.random() < .6 else (130, 125, 118), 8)  # concrete
-    cv.poly([(x, 0, z0), (x, h, z0), (x, h, z1), (x, 0, z1)], color, O.WALL)
-    cv.band((x, h, z0), (x, h, z1), .12, O.jitter(rng, color, 20), O.WALL, axis="y")  # coping stone
+    color = C.jitter(rng, (175, 170, 160) if rng.random() < .6 else (130, 125, 118), 8)  # concrete
+    cv.poly([(x, 0, z0), (x, h, z0), (x, h, z1), (x, 0, z1)], color, C.WALL)
+    cv.band((x, h, z0), (x, h, z1), .12, C.jitter(rng, color, 20), C.WALL, axis="y")  # coping stone
 
 
 def _pole_group(cv, rng, x, z, side):
@@ -80,15 +81,15 @@ def _pole_group(cv, rng, x, z, side):
         O.traffic_light(cv, rng, x, h - 1.0, z - .05)
     elif kind < .88:  # overhanging arm with a light above the road
         arm = x - side * rng.uniform(2.5, 5)
-        cv.line((x, h, z), (arm, h, z), .1, (120, 120, 120), O.POLE)
+        cv.line((x, h, z), (arm, h, z), .1, (120, 120, 120), C.POLE)
         O.traffic_light(cv, rng, arm, h - .95, z)
     elif kind < .95:
-        cv.line((x, h, z), (x - side * 1.5, h + .3, z), .08, (120, 120, 120), O.POLE)
+        cv.line((x, h, z), (x - side * 1.5, h + .3, z), .08, (120, 120, 120), C.POLE)
 
 
 def compose(rng, h, w):
     """Draw one scene; returns (RGB Image, labelId Image, shadow mask Image)."""
-    cv = O.Canvas(rng, h, w, _sky(rng, h, w))
+    cv = C.Canvas(rng, h, w, _sky(rng, h, w))
     zfar = rng.uniform(90, 160)
     left, right = -rng.uniform(2.5, 7), rng.uniform(2.5, 7)
     walk = {s: rng.uniform(4.5, 9.0) for s in (-1, 1)}
@@ -104,33 +105,33 @@ def compose(rng, h, w):
             O.tree(cv, rng, x0, zfar + 20, size=rng.uniform(1.5, 3))
         else:
             cv.poly([(x0, 0, zfar + 20), (x0, bh, zfar + 20), (x0 + bw, bh, zfar + 20), (x0 + bw, 0, zfar + 20)],
-                    O.jitter(rng, _FACADE[rng.integers(len(_FACADE))], 20), O.BUILDING)
-    grass = O.jitter(rng, O.GRASS, 8)
-    cv.poly([(-400, 0, zfar + 20), (400, 0, zfar + 20), (400, 0, .35), (-400, 0, .35)], grass, O.TERRAIN)
-    pave = O.jitter(rng, (185, 180, 172) if rng.random() < .7 else (175, 140, 125), 8)
+                    C.jitter(rng, _FACADE[rng.integers(len(_FACADE))], 20), C.BUILDING)
+    grass = C.jitter(rng, C.GRASS, 8)
+    cv.poly([(-400, 0, zfar + 20), (400, 0, zfar + 20), (400, 0, .35), (-400, 0, .35)], grass, C.TERRAIN)
+    pave = C.jitter(rng, (185, 180, 172) if rng.random() < .7 else (175, 140, 125), 8)
     for s in (-1, 1):
         outer = xb[s] if not park[s] else xb[s] + s * rng.uniform(0, 10)
-        cv.poly([(edge[s], 0, .4), (edge[s], 0, zfar), (outer, 0, zfar), (outer, 0, .4)], pave, O.SIDEWALK)
+        cv.poly([(edge[s], 0, .4), (edge[s], 0, zfar), (outer, 0, zfar), (outer, 0, .4)], pave, C.SIDEWALK)
         if verge[s]:
             v1 = edge[s] + s * verge[s]
-            cv.poly([(edge[s], 0, .4), (edge[s], 0, zfar), (v1, 0, zfar), (v1, 0, .4)], grass, O.TERRAIN)
+            cv.poly([(edge[s], 0, .4), (edge[s], 0, zfar), (v1, 0, zfar), (v1, 0, .4)], grass, C.TERRAIN)
         for _ in range(rng.integers(0, 3)):  # void clutter on the pavement: 'ground' patches
             gz, gx = rng.uniform(3, 40), xb[s] - s * rng.uniform(.2, 1.5)
-            cv.poly(O.ground(gx, xb[s], gz, gz + 3), O.jitter(rng, (120, 100, 80), 20), O.GROUND)
-    asphalt = O.jitter(rng, (100, 98, 102), 10)
-    cv.poly([(left, 0, .4), (left, 0, zfar), (right, 0, zfar), (right, 0, .4)], asphalt, O.ROAD)
+            cv.poly(C.ground(gx, xb[s], gz, gz + 3), C.jitter(rng, (120, 100, 80), 20), C.GROUND)
+    asphalt = C.jitter(rng, (100, 98, 102), 10)
+    cv.poly([(left, 0, .4), (left, 0, zfar), (right, 0, zfar), (right, 0, .4)], asphalt, C.ROAD)
     for s in (-1, 1):  # curb line and, sometimes, a parking lane (void in Cityscapes evaluation)
-        cv.band((edge[s] + s * .08, 0, .6), (edge[s] + s * .08, 0, zfar), .15, O.jitter(rng, pave, 25), O.SIDEWALK)
+        cv.band((edge[s] + s * .08, 0, .6), (edge[s] + s * .08, 0, zfar), .15, C.jitter(rng, pave, 25), C.SIDEWALK)
         if rng.random() < .2:
-            cv.poly(O.ground(edge[s], edge[s] - s * 1.8, 6, 40), O.jitter(rng, asphalt, 8), O.PARKING)
+            cv.poly(C.ground(edge[s], edge[s] - s * 1.8, 6, 40), C.jitter(rng, asphalt, 8), C.PARKING)
     lane = rng.uniform(left + 2, right - 2) if right - left > 6 else None
     if lane is not None:
         for z in np.arange(rng.uniform(1, 4), zfar, 9):
-            cv.poly(O.ground(lane - .07, lane + .07, z, z + 3), (215, 215, 205), O.ROAD)
+            cv.poly(C.ground(lane - .07, lane + .07, z, z + 3), (215, 215, 205), C.ROAD)
     if rng.random() < .25:  # zebra crossing
         cz = rng.uniform(8, 30)
         for x in np.arange(left + .3, right, 1.0):
-            cv.poly(O.ground(x, x + .5, cz, cz + 3), (215, 215, 210), O.ROAD)
+            cv.poly(C.ground(x, x + .5, cz, cz + 3), (215, 215, 210), C.ROAD)
 
     # Building line: facades, or a park side (trees behind a fence/wall); low walls and fences in front.
     for s in (-1, 1):
@@ -146,7 +147,7 @@ def compose(rng, h, w):
         if rng.random() < .25:  # hedge along the building line
             z0 = rng.uniform(2, 25)
             hedge = cv.plane((xb[s] - s * .3, z0), "z")
-            cv.poly_in(hedge, O.rect(0, 0, 10, 1.2), O.jitter(rng, (50, 80, 35), 12), O.VEG)
+            cv.poly_in(hedge, C.rect(0, 0, 10, 1.2), C.jitter(rng, (50, 80, 35), 12), C.VEG)
 
     # Everything that stands on the ground, collected with its depth and drawn far to near.
     items = []
@@ -179,8 +180,8 @@ def compose(rng, h, w):
                 add(z + .7 * k, O.bike, cv, rng, edge[s] + s * (verge[s] + .7), z + .7 * k, kind, False, 1)
         for _ in range(rng.poisson(.8)):  # void 'static' clutter: bins, bollards, boxes
             z, x = rng.uniform(3, 40), edge[s] + s * (verge[s] + rng.uniform(.3, walk[s]))
-            box = O.rect(0, 0, rng.uniform(.3, .9), rng.uniform(.5, 1.2))
-            add(z, cv.poly_in, cv.plane((x, z), "x"), box, O.jitter(rng, (90, 90, 90), 50), O.STATIC)
+            box = C.rect(0, 0, rng.uniform(.3, .9), rng.uniform(.5, 1.2))
+            add(z, cv.poly_in, cv.plane((x, z), "x"), box, C.jitter(rng, (90, 90, 90), 50), C.STATIC)
     lanes = np.linspace(left + 1.6, right - 1.6, max(1, int((right - left) // 3.3)))
     for _ in range(rng.poisson(2.4)):  # moving traffic, seen mostly from behind
         z, x, r = rng.uniform(7, 60), rng.choice(lanes) + rng.normal(0, .3), rng.random()
@@ -204,7 +205,7 @@ def compose(rng, h, w):
     if tram:
         tx, tz = rng.uniform(left + 1.5, right - 1.5), rng.uniform(8, 35)
         for r in (-.72, .72):  # rails embedded in the road are labelled road
-            cv.band((tx + r, 0, .5), (tx + r, 0, zfar), .07, (150, 150, 155), O.ROAD)
+            cv.band((tx + r, 0, .5), (tx + r, 0, zfar), .07, (150, 150, 155), C.ROAD)
         add(tz, O.vehicle, cv, rng, "train", tx, tz)
     for _, _, fn, a, k in sorted(items, key=lambda t: (-t[0], t[1])):
         fn(*a, **k)
@@ -213,9 +214,9 @@ def compose(rng, h, w):
     if rng.random() < .75:
         top = h * (1 - rng.uniform(.04, .10))
         box = [-.2 * w, top, 1.2 * w, h + (h - top) * 1.5]
-        hood = O.jitter(rng, (40, 40, 45), 15)
+        hood = C.jitter(rng, (40, 40, 45), 15)
         cv._di.ellipse(box, fill=hood)
-        cv._dl.ellipse(box, fill=O.EGO)
+        cv._dl.ellipse(box, fill=C.EGO)
     if rng.random() < .5:
         s, zs = rng.choice((-1, 1)), rng.uniform(5, 40)
         xs = rng.uniform(left, right)

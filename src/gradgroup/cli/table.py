@@ -1,0 +1,75 @@
+"""`gradgroup-table SWEEP_DIR...`: results.csv, results.md and pareto.png of one or more sweeps.
+
+The paper's Tables 3-5 (docs/paper.md section 3) and Figure 4 ("Efficient Semantic Segmentation using
+Gradual Grouping", CVPR-W 2018) from the sweeps' metrics.json files, with mean +- std over seeds, the
+measured latency that `gradgroup-bench --sweep DIR` left in DIR/latency.json, and the best model within
+a budget.
+
+    gradgroup-table SWEEP_DIR [SWEEP_DIR ...] [--budget-gmacs X] [--budget-ms Y] [--out DIR]
+                    [--no-latency] [--wandb {offline,online,disabled}]
+
+A light command: it never imports torch; matplotlib and wandb load only to draw and to log.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..results.pareto import plot_pareto  # matplotlib loads inside plot_pareto, not here
+from ..results.records import is_ok, load_latency, load_runs
+from ..results.table import log_wandb, make_table, write_csv
+from .report import reports_user_errors
+
+PROG = "gradgroup-table"
+WANDB_MODES = ["offline", "online", "disabled"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog=PROG, description="Results tables and the accuracy/compute Pareto plot "
+                                 "for sweeps of gradual-grouping experiments.")
+    ap.add_argument("sweep_dirs", nargs="+", metavar="SWEEP_DIR", help="dirs searched for metrics.json")
+    ap.add_argument("--budget-gmacs", type=float, help="best mIoU with GMACs <= this")
+    ap.add_argument("--budget-ms", type=float, help="best mIoU with latency (ms) <= this")
+    ap.add_argument("--out", help="output dir (default: the first SWEEP_DIR)")
+    ap.add_argument("--no-latency", action="store_true",
+                    help="ignore SWEEP_DIR/latency.json (keep the latency_ms metrics.json recorded)")
+    env_mode = os.environ.get("WANDB_MODE", "offline")  # respect a session-wide choice (tests: disabled)
+    ap.add_argument("--wandb", choices=WANDB_MODES, default=env_mode if env_mode in WANDB_MODES else "offline",
+                    help="summary run mode; offline writes under OUT/wandb (default: $WANDB_MODE or offline)")
+    return ap
+
+
+@reports_user_errors(PROG)
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    runs = load_runs(args.sweep_dirs)
+    out = Path(args.out or args.sweep_dirs[0])
+    out.mkdir(parents=True, exist_ok=True)
+    measured = None
+    if not args.no_latency:
+        measured, notes = load_latency(args.sweep_dirs)
+        for note in notes:
+            print(note)
+    rows, md, line = make_table(runs, measured, args.budget_gmacs, args.budget_ms)
+    write_csv(rows, out / "results.csv")
+    (out / "results.md").write_text("# Results\n\n" + (line + "\n\n" if line else "") + md, encoding="utf-8")
+    plot_pareto(rows, out / "pareto.png", args.budget_gmacs, args.budget_ms)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")  # ★ and ± on an ASCII terminal must not crash us
+    print(md)
+    n_failed = sum(1 for r in runs if not is_ok(r))
+    print(f"{len(runs)} runs ({n_failed} failed) -> {out / 'results.csv'}, results.md, pareto.png")
+    if line:
+        print(line)
+    try:
+        log_wandb(args.wandb, out, rows, out / "pareto.png", {"sweep_dirs": args.sweep_dirs,
+                  "budget_gmacs": args.budget_gmacs, "budget_ms": args.budget_ms})
+    except Exception as e:  # the files above are the product; a logger problem is only a warning
+        print(f"warning: wandb logging failed: {e}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

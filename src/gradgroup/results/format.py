@@ -1,0 +1,44 @@
+"""How one results row reads: numbers checked, labels, "mean ± std", the GMACs column header.
+
+The lowest layer of `gradgroup.results`: the table, the Pareto plot (the paper's Figure 4) and the
+notebook all name rows and format numbers the same way through these helpers, and import nothing else
+from the package. A row is a plain dict with the columns of `gradgroup.results.table.FIELDS`.
+"""
+from __future__ import annotations
+
+import math
+
+
+def num(x) -> float | None:
+    """A finite float, or None for anything else (null, "", strings, NaN): metrics.json is never trusted."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def first_line(msg) -> str:
+    """The first non-empty line of an error message (a traceback's headline), or "unknown error"."""
+    lines = str(msg or "").strip().splitlines()
+    return lines[0] if lines else "unknown error"
+
+
+def display_label(row: dict) -> str:
+    """The paper's model name, with the arm in brackets when there is one: "DG4* [gradual]"."""
+    return row["label"] + (f" [{row['arm']}]" if row.get("arm") else "")
+
+
+def pm(mean, std, sep: str = "±", digits: int = 2) -> str:
+    """ "mean ± std", or just the mean when there is no spread (a single seed)."""
+    s = num(std)
+    return f"{mean:.{digits}f}" + (f" {sep} {s:.{digits}f}" if s is not None else "")
+
+
+def gmacs_header(rows: list[dict]) -> str:
+    """Name the counting convention and resolution once when all rows share them (they should)."""
+    conv = {(r.get("input_hw"), r.get("gmacs_convention")) for r in rows if r.get("status") == "ok"}
+    if len(conv) == 1:
+        hw, c = conv.pop()
+        return f"GMACs @ {hw or '?'} ({c or 'convention ?'})"
+    return "GMACs (mixed resolution/convention: see results.csv)"
