@@ -136,3 +136,14 @@ def test_the_config_schema_rejects_bad_values_naming_the_key(data_cache, tmp_pat
     proc = train(["experiment=table3/dg4", *override.split()], data_cache, tmp_path / "run", check=False)
     assert proc.returncode != 0 and key in proc.stderr, proc.stderr[-2000:]
     assert not (tmp_path / "run" / "metrics.json").exists()  # stopped before the job started
+
+
+def test_wandb_offline_run_writes_its_run_and_media(data_cache, tmp_path):
+    """The default logger setting (wandb offline) through the CLI: no account, a local run dir with media."""
+    run_dir = tmp_path / "run"
+    proc = run_cli(["gradgroup.cli.train", "preset=smoke", f"hydra.run.dir={run_dir}", "experiment=table3/dg4",
+                    "logger.wandb.mode=offline"], data_cache, tmp_path, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert record(run_dir)["status"] == "ok"
+    runs = list((run_dir / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))

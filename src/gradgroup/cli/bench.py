@@ -17,6 +17,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from hydra.utils import instantiate
+
+from ..config.compose import compose_config
+from ..results.records import load_runs
 from .report import fail, reports_user_errors
 
 PROG = "gradgroup-bench"
@@ -44,8 +48,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def sweep_experiments(sweep_dir: str) -> list[str]:
     """The experiments of a sweep's finished jobs, in the order of their metrics.json files."""
-    from ..results.records import load_runs
-
     runs = load_runs([sweep_dir])
     names = list(dict.fromkeys(r["experiment"] for r in runs if r.get("status") == "ok" and r.get("experiment")))
     skipped = sorted({str(r.get("experiment")) for r in runs if r.get("status") != "ok"} - set(names))
@@ -58,10 +60,6 @@ def sweep_experiments(sweep_dir: str) -> list[str]:
 
 def build_deployable(experiment: str):
     """The deployable network of an experiment, in eval mode, built from its composed config."""
-    from hydra.utils import instantiate
-
-    from ..config.compose import compose_config
-
     cfg = compose_config([f"experiment={experiment}"])
     return instantiate(cfg.model, _convert_="all").deployable().build().eval()
 
@@ -69,7 +67,7 @@ def build_deployable(experiment: str):
 @reports_user_errors(PROG)
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    from ..measure.latency import REFERENCE, markdown, measure_latency
+    from ..measure.latency import REFERENCE, markdown, measure_latency  # torch only past --help
 
     names = [e.split("=", 1)[1] if e.startswith("experiment=") else e for e in args.experiments]
     if args.sweep:

@@ -11,7 +11,12 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from ..config.compose import CONF_DIR
+from hydra.utils import instantiate
+
+from ..config.compose import CONF_DIR, compose_config
+from ..models import block_kinds
+from ..measure.complexity import complexity_report
+from ..measure.counts import markdown
 from .report import reports_user_errors
 
 TABLES = ("table3", "table4", "table5")
@@ -24,8 +29,6 @@ def experiment_names(tables: Sequence[str] = TABLES) -> list[str]:
 
 
 def _row_order(spec) -> tuple:
-    from ..models import block_kinds
-
     kinds = block_kinds()
     block, groups = spec.encoder.get("block", "nonbt1d"), spec.encoder.get("groups", 1)
     return (kinds.index(block) if block in kinds else len(kinds), groups)
@@ -33,11 +36,6 @@ def _row_order(spec) -> tuple:
 
 def rows(tables: Sequence[str] = TABLES) -> list[dict]:
     """One measured row per distinct deployed network: name, label, params, gmacs_exact, gmacs_paper, paper."""
-    from hydra.utils import instantiate
-
-    from ..config.compose import compose_config
-    from ..measure.complexity import complexity_report
-
     out, seen = [], []
     for table in tables:
         found = []
@@ -59,8 +57,6 @@ def rows(tables: Sequence[str] = TABLES) -> list[dict]:
 
 @reports_user_errors(PROG)
 def main(argv: Sequence[str] | None = None) -> None:
-    from ..measure.counts import markdown
-
     argparse.ArgumentParser(prog=f"python -m {PROG}", description=__doc__.splitlines()[0]).parse_args(argv)
     print(markdown(rows()))
 

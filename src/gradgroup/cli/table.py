@@ -17,9 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..results.pareto import plot_pareto  # matplotlib loads inside plot_pareto, not here
 from ..results.records import is_ok, load_latency, load_runs
-from ..results.table import log_wandb, make_table, write_csv
+from ..results.table import make_table, write_csv
 from .report import reports_user_errors
 
 PROG = "gradgroup-table"
@@ -55,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     rows, md, line = make_table(runs, measured, args.budget_gmacs, args.budget_ms)
     write_csv(rows, out / "results.csv")
     (out / "results.md").write_text("# Results\n\n" + (line + "\n\n" if line else "") + md, encoding="utf-8")
+    from ..results.pareto import plot_pareto  # matplotlib only once there is something to draw (fast --help)
+
     plot_pareto(rows, out / "pareto.png", args.budget_gmacs, args.budget_ms)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")  # ★ and ± on an ASCII terminal must not crash us
@@ -63,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(runs)} runs ({n_failed} failed) -> {out / 'results.csv'}, results.md, pareto.png")
     if line:
         print(line)
+    if args.wandb == "disabled":
+        return 0
+    from ..results.wandb_summary import log_wandb  # wandb takes seconds to import: only when logging
+
     try:
         log_wandb(args.wandb, out, rows, out / "pareto.png", {"sweep_dirs": args.sweep_dirs,
                   "budget_gmacs": args.budget_gmacs, "budget_ms": args.budget_ms})

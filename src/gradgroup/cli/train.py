@@ -13,6 +13,7 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from hydra.utils import to_absolute_path
 from omegaconf import DictConfig
 
 from ..config.compose import CONF_DIR, register_resolvers
@@ -30,12 +31,20 @@ def _is_multirun() -> bool:
         return False
 
 
+def _absolute_data_paths(cfg: DictConfig) -> None:
+    """Relative data paths mean the directory the run was launched from, even with hydra.job.chdir=true."""
+    for key in ("root", "cache_dir"):
+        if cfg.data.get(key):
+            cfg.data[key] = to_absolute_path(str(cfg.data[key]))
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
     from ..training.run import train
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    _absolute_data_paths(cfg)
     try:
         record = train(cfg, run_dir)
     except GradgroupError as err:

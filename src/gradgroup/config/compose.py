@@ -11,7 +11,9 @@ import os
 import re
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf, open_dict
 
 from .schema import register
 
@@ -39,10 +41,6 @@ def register_resolvers() -> None:
 
 def compose_config(overrides: list[str] | None = None, config_name: str = "train"):
     """Compose the project's config as the CLIs would; `${hydra:...}` interpolations resolve."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
     register_resolvers()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name=config_name, overrides=overrides or [], return_hydra_config=True)

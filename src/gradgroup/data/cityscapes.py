@@ -54,15 +54,8 @@ def enet_class_weights(histogram, c: float = 1.02) -> torch.Tensor:
 
 
 def resolve_path(path) -> Path:
-    """Absolute path; relative paths are taken from the original cwd when Hydra changed directory."""
-    try:
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.utils import to_absolute_path
-
-        if HydraConfig.initialized():
-            return Path(to_absolute_path(str(path)))
-    except ImportError:
-        pass
+    """Absolute path; a relative one is taken from the current directory (the entry point has already
+    made config paths absolute against the directory the run was launched from)."""
     return Path(path).expanduser().absolute()
 
 

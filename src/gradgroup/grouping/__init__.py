@@ -6,10 +6,10 @@
 
 The annealed layer itself, `GradualPointwiseConv` (with `set_alpha` and `gradual_convs`), is one more
 conv kind of the model factory and lives in `gradgroup.models.gradual_conv`; it is re-exported here so
-the whole technique has one entry point. The callback is imported lazily, so importing this package
-does not pull in pytorch_lightning.
+the whole technique has one entry point.
 """
 from ..models.gradual_conv import GradualPointwiseConv, block_diagonal_mask, gradual_convs, set_alpha
+from .callback import GradualGrouping
 from .convert import NotGroupedYetError, convert_to_grouped, max_abs_output_diff, to_grouped_conv
 from .schedules import PERS, SHAPES, AlphaSchedule, alpha_at
 
@@ -17,10 +17,3 @@ __all__ = ["GradualGrouping", "GradualPointwiseConv", "AlphaSchedule", "NotGroup
            "alpha_at", "block_diagonal_mask", "convert_to_grouped", "gradual_convs", "max_abs_output_diff",
            "set_alpha", "to_grouped_conv"]
 
-
-def __getattr__(name: str):
-    if name == "GradualGrouping":
-        from .callback import GradualGrouping
-
-        return GradualGrouping
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

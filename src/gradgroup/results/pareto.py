@@ -7,6 +7,9 @@ GMACs; the latency panel uses what `gradgroup-bench --sweep` measured. Draws the
 """
 from __future__ import annotations
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure  # object API + Agg canvas: no pyplot global state, no display
+
 from pathlib import Path
 
 from .format import display_label, gmacs_header, num
@@ -25,9 +28,6 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
 
 def plot_pareto(rows: list[dict], path=None, budget_gmacs=None, budget_ms=None):
     """Figure 4 of the paper: error against GMACs per family (+ a latency panel); returns the Figure."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure  # object API + Agg canvas: no pyplot global state, no display
-
     ok = [r for r in rows if r.get("status") == "ok" and num(r.get("miou")) is not None]
     fig = Figure(figsize=(15, 5.6), layout="constrained")
     FigureCanvasAgg(fig)

@@ -168,7 +168,7 @@ def markdown_table(rows: list[dict], notes: tuple[str, ...] = ()) -> str:
     return "\n".join(lines + notes) + "\n"
 
 
-def _iou_columns(rows: list[dict]) -> list[str]:
+def iou_columns(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(k for r in rows for k in r if k.startswith("iou_")))
 
 
@@ -176,7 +176,7 @@ def write_csv(rows: list[dict], path) -> None:
     """results.csv: FIELDS then the iou_ columns; floats with at most 4 decimals (diffs cleanly)."""
     cell = lambda v: "" if v is None or v != v else (f"{v:.4f}".rstrip("0").rstrip(".") if isinstance(v, float)
                                                      else v)
-    df = pd.DataFrame(rows, columns=FIELDS + _iou_columns(rows), dtype=object)
+    df = pd.DataFrame(rows, columns=FIELDS + iou_columns(rows), dtype=object)
     df.map(cell).to_csv(path, index=False, lineterminator="\r\n", encoding="utf-8")
 
 
@@ -204,21 +204,3 @@ def make_table(runs: list[dict], latency: dict | None = None, budget_gmacs=None,
     notes = ("Latency measured by gradgroup-bench (" +
              ", ".join(f"{k} {v}" for k, v in meta.items() if v is not None) + ").",) if meta else ()
     return rows, markdown_table(rows, notes), line
-
-
-def log_wandb(mode: str, out: Path, rows: list[dict], png: Path, config: dict) -> None:
-    """One summary run (job_type="table") holding the table and the plot; offline needs no account."""
-    if mode == "disabled":
-        return
-    import wandb  # only here: wandb is slow to import and most calls log nothing
-
-    cols = FIELDS + _iou_columns(rows)
-    run = wandb.init(project="gradgroup", job_type="table", name="results-table", mode=mode,
-                     dir=str(out), config=config)
-    try:
-        # wandb types each column: numbers (None when blank) or strings, never a mix.
-        data = [[num(r.get(c)) if c in NUMERIC or c.startswith("iou_") else str(r.get(c) or "") for c in cols]
-                for r in rows]
-        run.log({"results": wandb.Table(columns=cols, data=data), "pareto": wandb.Image(str(png))})
-    finally:
-        run.finish()  # always: an unfinished run would swallow the next one in a multirun

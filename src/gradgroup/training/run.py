@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ..data.cityscapes import ERFNET_CLASS_WEIGHTS
 from ..errors import ConfigError, GradgroupError
 from ..measure.complexity import complexity_report
 from .fitter import Fitter, test_and_summarise
@@ -111,8 +113,6 @@ def class_weights(kind: str, datamodule) -> torch.Tensor | None:
     if kind == "none":
         return None
     if kind == "erfnet":
-        from ..data.cityscapes import ERFNET_CLASS_WEIGHTS
-
         return torch.tensor(ERFNET_CLASS_WEIGHTS, dtype=torch.float32)
     return torch.as_tensor(datamodule.compute_class_weights(), dtype=torch.float32)  # histogram
 
@@ -133,16 +133,14 @@ def make_loggers(cfg: DictConfig, run_dir: Path, suffix: str = "") -> list:
     wb = cfg.logger.wandb
     if str(wb.mode) != "disabled":
         tags = [t for t in [cfg.table, cfg.family, cfg.arm, *list(wb.tags)] if t]
-        loggers.append(instantiate(wb, mode=str(wb.mode), group=wb.group or _sweep_name(), tags=tags,
-                                   name=f"{cfg.name}-seed{cfg.seed}{suffix}", job_type=cfg.table or "train",
-                                   config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))(
-                                       save_dir=str(run_dir)))
+        make = instantiate(wb, mode=str(wb.mode), group=wb.group or _sweep_name(), tags=tags,
+                           name=f"{cfg.name}-seed{cfg.seed}{suffix}", job_type=cfg.table or "train")
+        # `config` is also instantiate()'s own first parameter: pass it to the partial instead.
+        loggers.append(make(save_dir=str(run_dir), config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)))
     return loggers
 
 
 def _sweep_name() -> str | None:
-    from hydra.core.hydra_config import HydraConfig
-
     try:
         hc = HydraConfig.get()
     except ValueError:
@@ -152,11 +150,8 @@ def _sweep_name() -> str | None:
 
 def finish_wandb(record: dict) -> None:
     """Always close the job's wandb run, else a multirun merges every job into one wandb run."""
-    if "wandb" not in sys.modules:
-        return
-    import wandb
-
-    if wandb.run is not None:
+    wandb = sys.modules.get("wandb")  # loaded by the WandbLogger; no wandb logger, nothing to close
+    if wandb is not None and wandb.run is not None:
         summary = {k: v for k, v in record.items() if isinstance(v, (int, float, str)) and v is not None}
         wandb.run.summary.update(summary)
         wandb.finish(exit_code=0 if record.get("status") == "ok" else 1)

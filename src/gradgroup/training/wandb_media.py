@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytorch_lightning as pl
 import torch
+import wandb
 from pytorch_lightning.loggers import WandbLogger
 
 from ..data.labels import colorize
@@ -31,8 +32,6 @@ class WandbMedia(pl.Callback):
         logger = _wandb_logger(trainer)
         if logger is None or self._batch is None or trainer.sanity_checking:
             return
-        import wandb
-
         images, target = self._batch
         with torch.no_grad():
             logits = pl_module(images)
@@ -54,7 +53,5 @@ def log_class_iou_table(trainer: pl.Trainer, class_names, per_class: torch.Tenso
     logger = _wandb_logger(trainer)
     if logger is None:
         return
-    import wandb
-
     rows = [[n, None if torch.isnan(v) else float(v) * 100] for n, v in zip(class_names, per_class)]
     logger.experiment.log({"test/class_iou": wandb.Table(columns=["class", "IoU (%)"], data=rows)})

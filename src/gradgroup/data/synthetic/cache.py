@@ -24,6 +24,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from ...errors import DataError
 from .generator import DEFAULTS, GENERATOR_VERSION, SPLITS, generate_dataset
 
@@ -195,8 +197,6 @@ def ensure_dataset(root, *, progress=True, verify=False, **params):
     changed files. A file lock keeps concurrent jobs (DDP ranks, parallel sweep runs sharing a cache)
     from generating twice. Returns the absolute root.
     """
-    from filelock import FileLock, Timeout
-
     root = Path(root).absolute()
     unknown = set(params) - set(DEFAULTS)
     if unknown:

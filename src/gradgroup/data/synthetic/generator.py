@@ -28,6 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 from PIL import Image, ImageFilter
 
 from ...errors import DataError
@@ -159,8 +160,6 @@ def generate_dataset(root, *, seed=0, num_train=300, num_val=60, num_test=40, he
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=len(jobs), desc=f"synthetic cityscapes {width}x{height}", unit="img")
     try:
         if workers > 1 and len(jobs) >= 16:
