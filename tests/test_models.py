@@ -247,29 +247,3 @@ def test_model_config_node_instantiates_a_model_spec():
 
 
 # ---------------------------------------------------------------------------- layering
-# Imports point downwards only (cli -> training -> grouping -> measure -> models -> errors): what each
-# subpackage may import from gradgroup besides itself and errors.
-ALLOWED = {"models": set(), "measure": {"models"}, "grouping": {"models", "measure"}}
-
-
-def _gradgroup_imports(path):
-    import ast
-
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level == 2:  # from ..x import y / from .. import x
-            yield from ([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("gradgroup."):
-            yield node.module.split(".")[1]
-        elif isinstance(node, ast.Import):
-            yield from (a.name.split(".")[1] for a in node.names if a.name.startswith("gradgroup."))
-
-
-@pytest.mark.parametrize("package", sorted(ALLOWED))
-def test_imports_only_point_downwards(package):
-    from pathlib import Path
-
-    import gradgroup
-
-    for path in sorted((Path(gradgroup.__file__).parent / package).glob("*.py")):
-        bad = set(_gradgroup_imports(path)) - ALLOWED[package] - {"errors"}
-        assert not bad, f"{path.name} imports gradgroup.{sorted(bad)}, above {package}/"
