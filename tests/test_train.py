@@ -147,3 +147,13 @@ def test_wandb_offline_run_writes_its_run_and_media(data_cache, tmp_path):
     assert record(run_dir)["status"] == "ok"
     runs = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+
+
+@pytest.mark.parametrize("overrides", [
+    ["hydra/launcher=joblib"], ["hydra/launcher=submitit_local"], ["hydra/launcher=submitit_slurm"],
+    ["trainer=ddp"], ["experiment=table4/dg4_proposed", "preset=paper", "grouping.callback.shape=cosine"],
+])
+def test_command_line_groups_still_compose(overrides):
+    """The config groups users combine on the command line compose with the structured schema."""
+    cfg = compose_cfg(overrides)
+    assert cfg.trainer._target_ == "pytorch_lightning.Trainer" and cfg.model._target_.endswith("ModelSpec")
