@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
 
-.PHONY: help install demo test test-slow table3 table4 table5 ablation reproduce bench-gradual bench-latency counts clean
+.PHONY: help install demo notebook test test-slow table3 table4 table5 ablation reproduce bench-gradual bench-latency counts clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,21 +30,42 @@ endif
 # On CPU (smoke/quick presets) sweeps run 2 jobs at a time with half the cores each: small 64x128 tensors
 # leave 2 threads half idle, so 2 one-thread jobs finish a table ~1.3x sooner (hydra-joblib-launcher).
 JOB_THREADS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n / 2 : 1 )))
-LAUNCH_ARGS ?= $(if $(filter quick smoke,$(PRESET)),hydra/launcher=joblib hydra.launcher.n_jobs=2 threads=$(JOB_THREADS),)
+# data.num_workers=0: a loky worker cannot start DataLoader processes (it would drop to 0 with a warning per
+# job). callbacks.console.min_interval_s: an epoch line per job at most every 45 s (first and last always,
+# a mid-epoch line after 60 s without one), so two jobs side by side stay readable and visibly alive.
+LAUNCH_ARGS ?= $(if $(filter quick smoke,$(PRESET)),hydra/launcher=joblib hydra.launcher.n_jobs=2 threads=$(JOB_THREADS) data.num_workers=0 callbacks.console.min_interval_s=45,)
 # At the quick preset the ablation's 21 jobs get 12 epochs each, so `make ablation` fits in 30 minutes on 2 cores.
 ABLATION_ARGS ?= $(if $(filter quick,$(PRESET)),trainer.max_epochs=12,)
 
+# Latency (gradgroup-bench): 2 threads like the README's figures; every fp32 backend and int8 for
+# bench-latency, and for a sweep's latency.json the ones a table chooses between (eager as trained, and
+# onnxruntime, the fastest fp32 one measured; gradgroup-table --latency-backend picks).
+BENCH_THREADS ?= 2
+BENCH_BACKENDS ?= --backend eager --backend optimized --backend compile --backend onnxruntime --backend onnxruntime-int8
+SWEEP_BENCH_BACKENDS ?= --backend eager --backend onnxruntime
 # Run a sweep file of sweeps/ into multirun/<name>/<timestamp>, time its models side by side into the
 # sweep dir's latency.json (gradgroup-bench), then build its table there (which reads only files).
 define sweep_and_table
 	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=multirun/$(1)/$$stamp; \
 	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name $(1) preset=$(PRESET) hydra.sweep.dir=$$dir $(LAUNCH_ARGS) $(ARGS) && \
-	$(VENV)/bin/gradgroup-bench --sweep $$dir --hw 512 1024 $(BENCH_ARGS) && \
+	$(VENV)/bin/gradgroup-bench --sweep $$dir --size 1024x512 --threads $(BENCH_THREADS) $(SWEEP_BENCH_BACKENDS) $(BENCH_ARGS) && \
 	$(VENV)/bin/gradgroup-table $$dir $(TABLE_ARGS) $(2)
 endef
 
 demo: install ## the trade-off demo: ERFNet, D*, DG4* direct and gradual at the quick preset, table + pareto.png
+	@last=$$(ls -td multirun/demo/*/ 2>/dev/null | head -1); \
+	if [ -n "$$last" ] && [ -f "$$last/results.md" ]; then \
+	  s=$$(( $$(stat -c %Y "$$last/results.md") - $$(stat -c %Y "$$last/multirun.yaml") )); \
+	  echo "demo: 4 jobs, 2 at a time; estimate ~$$(( (s + 59) / 60 )) min (the last demo here, $$last, took $$((s / 60))m$$((s % 60))s)"; \
+	else echo "demo: 4 jobs, 2 at a time; each job prints its ETA after its first epoch, the sweep one after each job"; fi
 	$(call sweep_and_table,demo)
+
+# The notebook as an HTML report next to a sweep's results.md: the latest sweep with a results.csv, or SWEEP=DIR.
+notebook: install ## execute notebooks/tradeoffs.ipynb on the latest sweep (or SWEEP=dir) -> <sweep>/tradeoffs.html
+	@sweep=$${SWEEP:-$$(ls -td multirun/*/*/results.csv multirun/*/*/*/results.csv 2>/dev/null | head -1 | xargs -r dirname)}; \
+	test -n "$$sweep" || { echo "make notebook: no sweep with a results.csv under multirun/; run make demo, or pass SWEEP=DIR" >&2; exit 2; }; \
+	GRADGROUP_SWEEP=$$sweep $(VENV)/bin/jupyter nbconvert --execute --to html notebooks/tradeoffs.ipynb \
+	  --output-dir $$sweep --output tradeoffs --log-level ERROR && echo "wrote $$sweep/tradeoffs.html"
 
 table3: install ## Table 3 (starred variants): sweep, then results.md / results.csv / pareto.png
 	$(call sweep_and_table,table3)
@@ -71,8 +92,9 @@ counts: install ## params and GMACs of every paper row beside the paper's (READM
 bench-gradual: install ## training-step time: gradual DG4* vs direct DG4* vs D* (side by side, one process)
 	$(PY) -m gradgroup.measure.step_bench
 
-bench-latency: install ## batch-1 inference latency of the Table 3 models vs ERFNet (side by side)
-	$(VENV)/bin/gradgroup-bench table3/d table3/dg2 table3/dg4 table3/dg8 table3/dg4s
+bench-latency: install ## batch-1 latency at 1024x512 of the Table 3/4 models vs ERFNet, every backend side by side
+	$(VENV)/bin/gradgroup-bench table3/d table3/dg2 table3/dg4 table3/dg8 table3/dg4s table4/d_proposed table4/dg4_proposed \
+	  --size 1024x512 --threads $(BENCH_THREADS) $(BENCH_BACKENDS) $(BENCH_ARGS)
 
 test: install ## the test suite (under 15 minutes on 2 cores)
 	$(PY) -m pytest -q

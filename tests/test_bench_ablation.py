@@ -1,61 +1,9 @@
-"""The latency benchmark (measure.latency, gradgroup-bench), and the ablation summary's pairing and arithmetic."""
+"""The ablation summary's pairing and arithmetic (the latency benchmark's tests are in test_bench.py)."""
 import json
 
 import pytest
-import torch
 
 from gradgroup.results.ablation import ablation_arm, summarise
-
-
-def _tiny(width: int) -> torch.nn.Module:
-    return torch.nn.Sequential(torch.nn.Conv2d(3, width, 3, padding=1), torch.nn.ReLU())
-
-
-def test_latency_is_measured_side_by_side_with_erfnet_as_reference():
-    from gradgroup.measure.latency import measure_latency
-
-    models = {"small": _tiny(4), "table3/erfnet": _tiny(16)}
-    res = measure_latency(models, resolutions=[(32, 64)], rounds=2, warmup=1, threads=1, progress=False)
-    meta = res.pop("_meta")
-    assert list(res) == ["table3/erfnet", "small"] and meta["threads"] == 1 and meta["batch"] == 1
-    assert res["table3/erfnet"]["ratio_vs_erfnet"]["32x64"] == pytest.approx(1.0)
-    small = res["small"]
-    assert small["ms"]["32x64"] > 0 and not models["small"].training
-    assert small["ratio_vs_erfnet"]["32x64"] == pytest.approx(small["ms"]["32x64"] / res["table3/erfnet"]["ms"]["32x64"])
-    assert small["speedup_vs_erfnet"]["32x64"] == pytest.approx(1 / small["ratio_vs_erfnet"]["32x64"])
-
-
-def test_latency_needs_its_reference():
-    from gradgroup.errors import ConfigError
-    from gradgroup.measure.latency import measure_latency
-
-    with pytest.raises(ConfigError, match="reference model 'table3/erfnet'"):
-        measure_latency({"small": _tiny(4)}, resolutions=[(8, 8)], rounds=1, progress=False)
-
-
-def test_bench_cli_times_a_sweeps_experiments_and_writes_latency_json(tmp_path, capsys):
-    from gradgroup.cli.bench import main
-
-    for i, (name, status) in enumerate([("table3/dg4", "ok"), ("table3/dg4", "ok"), ("table3/dg8", "failed")]):
-        (tmp_path / str(i)).mkdir()
-        (tmp_path / str(i) / "metrics.json").write_text(json.dumps({"experiment": name, "status": status}))
-    main(["--sweep", str(tmp_path), "--hw", "32", "64", "--rounds", "1", "--warmup", "0", "--threads", "1", "--json"])
-    out, err = capsys.readouterr()
-    saved = json.loads((tmp_path / "latency.json").read_text())
-    assert json.loads(out) == saved and list(saved) == ["table3/erfnet", "table3/dg4", "_meta"]
-    assert saved["table3/dg4"]["ms"]["32x64"] > 0 and "table3/dg8" in err
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["table3/nope"], "experiment/table3/nope"),
-    ([], "name at least one EXPERIMENT"),
-])
-def test_bench_cli_user_errors_exit_2(argv, message, tmp_path, capsys):
-    from gradgroup.cli.bench import main
-
-    with pytest.raises(SystemExit) as exc:
-        main([*argv, "--hw", "8", "8", "--rounds", "1"])
-    assert exc.value.code == 2 and message in capsys.readouterr().err
 
 
 def _run(arm, groups, seed, miou, status="ok"):

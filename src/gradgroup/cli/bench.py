@@ -1,13 +1,17 @@
-"""`gradgroup-bench`: measured batch-1 inference latency of experiments, side by side, as a ratio to ERFNet.
+"""`gradgroup-bench`: measured batch-1 inference latency of experiments on one or more backends, side by
+side, as a speedup over ERFNet on the same backend.
 
-    gradgroup-bench EXPERIMENT... [--hw H W]... [--rounds N] [--warmup N] [--threads N] [--json]
-    gradgroup-bench --sweep DIR [EXPERIMENT...] [--out FILE]
+    gradgroup-bench EXPERIMENT... [--backend B]... [--size WxH]... [--rounds N] [--threads N] [--json]
+    gradgroup-bench --sweep DIR [EXPERIMENT...] [--backend B]... [--out FILE]
+    gradgroup-bench --profile EXPERIMENT --backend B [--size WxH]
 
 The paper's "5X runtime" (Vallurupalli et al., CVPR-W 2018; docs/paper.md section 5) is a FLOPs ratio;
 this times the deployable networks (gradual convs already real grouped convs), freshly built from each
 experiment's config: latency does not depend on trained weights, so no checkpoint is needed. Table 3's
-ERFNet is always timed too, as the reference. `--sweep DIR` benchmarks the experiments of DIR's finished
-jobs (their metrics.json files) and writes DIR/latency.json, which `gradgroup-table DIR` reads.
+ERFNet is always timed too, as the reference. Backends: eager, optimized (exact rewrites: BN folded,
+sub-pixel output), compile (torch.compile), onnxruntime, onnxruntime-int8 (gradgroup.deploy.runtimes).
+Sizes are W x H like the paper (1024x512). `--sweep DIR` benchmarks the experiments of DIR's finished
+jobs and writes DIR/latency.json (every backend's numbers), which `gradgroup-table DIR` reads.
 """
 from __future__ import annotations
 
@@ -20,29 +24,39 @@ from typing import Sequence
 from hydra.utils import instantiate
 
 from ..config.compose import compose_config
+from ..errors import ConfigError
 from ..results.records import load_runs
 from .report import fail, reports_user_errors
 
 PROG = "gradgroup-bench"
-DEFAULT_HW = [(512, 1024), (128, 256)]  # the paper's input, and the quick training size
+DEFAULT_SIZES = ["1024x512", "256x128"]  # the paper's input, and the quick training size (W x H)
+DEFAULT_BACKENDS = ["eager", "onnxruntime"]  # as a user runs it, and the fastest fp32 backend measured
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("experiments", nargs="*", metavar="EXPERIMENT",
                    help="experiment names, e.g. table3/dg4 (or experiment=table3/dg4)")
+    p.add_argument("--backend", action="append", metavar="B",
+                   help="eager | optimized | compile | onnxruntime | onnxruntime-int8; repeatable "
+                        f"(default: {' '.join(DEFAULT_BACKENDS)})")
     p.add_argument("--sweep", metavar="DIR", help="benchmark the experiments of this sweep's metrics.json files "
                    "and write DIR/latency.json (unless --out says otherwise)")
+    p.add_argument("--profile", metavar="EXPERIMENT", help="per-layer time share beside MAC share of one "
+                   "experiment on one --backend, at the first --size")
     p.add_argument("--out", metavar="FILE", help="also write the result as JSON to FILE")
-    p.add_argument("--hw", type=int, nargs=2, action="append", metavar=("H", "W"),
-                   help="input size; repeatable (default: 512 1024 and the quick training size 128 256)")
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--size", action="append", metavar="WxH",
+                   help=f"input size, W x H like the paper; repeatable (default: {' '.join(DEFAULT_SIZES)})")
+    p.add_argument("--hw", type=int, nargs=2, action="append", metavar=("H", "W"), help=argparse.SUPPRESS)
+    p.add_argument("--output", choices=["labels", "logits"], default="labels",
+                   help="what every backend returns: the class map a deployed model returns (default), or logits")
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's default)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = p.parse_args(argv)
-    if not args.experiments and not args.sweep:
-        p.error("name at least one EXPERIMENT, or a sweep dir with --sweep DIR")
+    if not args.experiments and not args.sweep and not args.profile:
+        p.error("name at least one EXPERIMENT, a sweep dir with --sweep DIR, or --profile EXPERIMENT")
     return args
 
 
@@ -64,23 +78,82 @@ def build_deployable(experiment: str):
     return instantiate(cfg.model, _convert_="all").deployable().build().eval()
 
 
+def _sizes(args) -> list[tuple[int, int]]:
+    from ..measure.latency import parse_size  # torch only past --help
+
+    sizes = [parse_size(s) for s in (args.size or [])] + [(w, h) for h, w in (args.hw or [])]
+    return sizes or [parse_size(s) for s in DEFAULT_SIZES]
+
+
+def _backends(args) -> list[str]:
+    """The backends to time: those named (default DEFAULT_BACKENDS). A missing package is an error for a
+    named backend; `compile` without a C++ compiler, and a missing default, are skipped with the reason."""
+    from ..deploy.runtimes import BackendUnavailable, check_backend  # torch only past --help
+
+    named = list(dict.fromkeys(args.backend or []))
+    out = []
+    for b in named or DEFAULT_BACKENDS:
+        try:
+            check_backend(b)
+            out.append(b)
+        except BackendUnavailable as e:
+            if named and b != "compile":
+                raise
+            print(f"note: skipping backend {b}: {e}", file=sys.stderr)
+    if not out:
+        raise ConfigError(f"no backend left to time (asked for {named or DEFAULT_BACKENDS}); see the notes above")
+    return out
+
+
+def _profile(args) -> None:
+    from ..deploy.profile import markdown, profile  # torch only past --help
+
+    backends = args.backend or []
+    if len(backends) != 1:
+        raise ConfigError("--profile times one backend: give exactly one --backend B")
+    import torch  # threads must be fixed before the model runs
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    name = args.profile.split("=", 1)[-1]
+    res = profile(build_deployable(name), backends[0], _sizes(args)[0], args.threads, output=args.output)
+    res["experiment"] = name
+    print(json.dumps(res) if args.json else f"{name}: " + markdown(res))
+
+
 @reports_user_errors(PROG)
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    from ..measure.latency import REFERENCE, markdown, measure_latency  # torch only past --help
+    if args.profile:
+        return _profile(args)
+    from ..deploy.runtimes import FP32_BACKENDS, prepare_backend  # torch only past --help
+    from ..measure.latency import REFERENCE, markdown, measure_latency, single_backend, size_key
+    from ..measure.complexity import count_macs
 
+    backends, sizes = _backends(args), _sizes(args)
     names = [e.split("=", 1)[1] if e.startswith("experiment=") else e for e in args.experiments]
     if args.sweep:
         names += sweep_experiments(args.sweep)
     names = list(dict.fromkeys([REFERENCE, *names]))
     models = {name: build_deployable(name) for name in names}
-    res = measure_latency(models, args.hw or DEFAULT_HW, args.rounds, args.warmup, args.threads, reference=REFERENCE)
+    macs = {n: {size_key(w, h): count_macs(m, (h, w)) for w, h in sizes} for n, m in models.items()}
+    prepared = {b: {n: prepare_backend(m, b, n, args.output, args.threads) for n, m in models.items()}
+                for b in backends}
+    res = measure_latency(prepared, sizes, args.rounds, args.warmup, args.threads, macs, reference=REFERENCE)
+    first = size_key(*sizes[0])
+    fp32 = [b for b in backends if b in FP32_BACKENDS]
+    res["_meta"]["output"] = args.output
+    res["_meta"]["fastest_fp32"] = min(fp32, key=lambda b: res["by_backend"][b][REFERENCE]["ms"][first]) \
+        if fp32 else None
     out = args.out or (str(Path(args.sweep) / "latency.json") if args.sweep else None)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {out}", file=sys.stderr)
-    print(json.dumps(res) if args.json else markdown(res))
+    if args.json:
+        print(json.dumps(single_backend(res, backends[0]) if len(backends) == 1 else res))
+    else:
+        print(markdown(res))
 
 
 if __name__ == "__main__":

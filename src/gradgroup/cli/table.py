@@ -6,7 +6,7 @@ measured latency that `gradgroup-bench --sweep DIR` left in DIR/latency.json, an
 a budget.
 
     gradgroup-table SWEEP_DIR [SWEEP_DIR ...] [--budget-gmacs X] [--budget-ms Y] [--out DIR]
-                    [--no-latency] [--wandb {offline,online,disabled}]
+                    [--no-latency] [--latency-backend B] [--wandb {offline,online,disabled}]
 
 A light command: it never imports torch; matplotlib and wandb load only to draw and to log.
 """
@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", help="output dir (default: the first SWEEP_DIR)")
     ap.add_argument("--no-latency", action="store_true",
                     help="ignore SWEEP_DIR/latency.json (keep the latency_ms metrics.json recorded)")
+    ap.add_argument("--latency-backend", metavar="B", help="which backend's latency the table and --budget-ms use "
+                    "(eager, optimized, compile, onnxruntime, onnxruntime-int8; default: the fastest fp32 "
+                    "backend latency.json measured); named in the table's caption")
     env_mode = os.environ.get("WANDB_MODE", "offline")  # respect a session-wide choice (tests: disabled)
     ap.add_argument("--wandb", choices=WANDB_MODES, default=env_mode if env_mode in WANDB_MODES else "offline",
                     help="summary run mode; offline writes under OUT/wandb (default: $WANDB_MODE or offline)")
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     measured = None
     if not args.no_latency:
-        measured, notes = load_latency(args.sweep_dirs)
+        measured, notes = load_latency(args.sweep_dirs, args.latency_backend)
         for note in notes:
             print(note)
     rows, md, line = make_table(runs, measured, args.budget_gmacs, args.budget_ms)
@@ -67,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.wandb == "disabled":
         return 0
     from ..results.wandb_summary import log_wandb  # wandb takes seconds to import: only when logging
+    from .quiet import install as quiet_console  # light: no per-run wandb banner; the sweep printed the sync hint
+
+    quiet_console()
 
     try:
         log_wandb(args.wandb, out, rows, out / "pareto.png", {"sweep_dirs": args.sweep_dirs,

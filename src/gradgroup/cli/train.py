@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from ..config.compose import CONF_DIR, register_resolvers
 from ..errors import GradgroupError
+from . import quiet
 from .report import fail
 
 log = logging.getLogger("gradgroup.train")
@@ -43,6 +44,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
     from ..training.run import train
 
+    quiet.install()  # here, in the job's own process (joblib/submitit workers too), after Lightning's import
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     _absolute_data_paths(cfg)
     try:
@@ -57,12 +59,11 @@ def _hydra_main(cfg: DictConfig) -> float | None:
             log.error("job failed, sweep continues:\n%s", traceback.format_exc())
             return None
         raise
-    print(f"\n{record['label']}: mIoU {record['miou']:.2f}  params {record['params']:,}  "
-          f"GMACs {record['gmacs']:.3f} ({record['gmacs_convention']})  -> {run_dir}/metrics.json")
-    return record["miou"]
+    return record["miou"]  # train() printed the result line
 
 
 def main() -> None:
+    quiet.install()
     _hydra_main()
 
 

@@ -35,6 +35,7 @@ LossWeights = _Choice("LossWeights", {"erfnet": "erfnet", "histogram": "histogra
 CheckpointChoice = _Choice("CheckpointChoice", {"last": "last", "best": "best"})
 WandbMode = _Choice("WandbMode", {"offline": "offline", "online": "online", "disabled": "disabled"})
 ValidateMode = _Choice("ValidateMode", {"full": "full", "quick": "quick", "none": "none"})
+LabelResolution = _Choice("LabelResolution", {"full": "full", "half": "half", "label_hw": "label_hw"})
 ScheduleShape = _Choice("ScheduleShape", {s: s for s in ("linear", "cosine", "step", "exponential")})
 SchedulePer = _Choice("SchedulePer", {"step": "step", "epoch": "epoch"})
 
@@ -115,6 +116,7 @@ class DataConfig:
     limit_val: Optional[int] = None
     validate: ValidateMode = ValidateMode.quick
     test_split: str = "val"
+    label_resolution: LabelResolution = LabelResolution.label_hw   # ground truth scored at: full | half | label_hw
 
 
 # ----------------------------------------------------------------------------- training

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from ..errors import ConfigError, DataError
@@ -31,6 +32,7 @@ from .transforms import (
     build_train_transform,
     merge_augment,
     parse_hw,
+    scaled_hw,
 )
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,9 @@ ERFNET_CLASS_WEIGHTS = (2.8149201869965, 6.9850029945374, 3.7890393733978, 9.942
                         7.8698215484619, 9.5168733596802, 10.373730659485, 6.6616044044495, 10.260489463806,
                         10.287888526917, 10.289801597595, 10.405355453491, 10.138095855713)
 VALIDATE_MODES = ("full", "quick", "none")
+# Ground-truth size that val/test scores against: the stored labels scaled (full: the Cityscapes benchmark,
+# 2048x1024; half: the paper's GT subsampled by 2), or `label_hw`, a fixed size (the generated-city presets).
+LABEL_RESOLUTIONS = {"full": 1.0, "half": 0.5, "label_hw": None}
 
 
 def enet_class_weights(histogram, c: float = 1.02) -> torch.Tensor:
@@ -100,6 +105,16 @@ def _limit(pairs, n):
     return [pairs[i] for i in idx]
 
 
+def unwrap_loader_error(err: DataError) -> str:
+    """The DataError's own message, without the "Caught DataError in DataLoader worker" traceback that
+    torch's worker re-raise puts around it (our messages are one line: the last line of that text)."""
+    text = str(err).strip()
+    if not text.startswith("Caught DataError"):
+        return text
+    last = text.splitlines()[-1]
+    return last.split("DataError: ", 1)[1] if "DataError: " in last else last
+
+
 def _in_launcher_worker() -> bool:
     return multiprocessing.current_process().name.startswith("LokyProcess")
 
@@ -113,7 +128,7 @@ class CityscapesDataModule(pl.LightningDataModule):
     def __init__(self, root=None, cache_dir=".cache/synthetic_cityscapes", synthetic=None, train_hw=(128, 256),
                  input_hw=(128, 256), label_hw=(128, 256), augment=None, batch_size=8, eval_batch_size=None,
                  num_workers=2, limit_train=None, limit_val=None, validate="quick", test_split="val",
-                 normalize=None, pin_memory=None, progress=True):
+                 normalize=None, pin_memory=None, progress=True, label_resolution="label_hw"):
         super().__init__()
         self.root = None if root in (None, "") else root
         self.cache_dir = cache_dir
@@ -148,6 +163,11 @@ class CityscapesDataModule(pl.LightningDataModule):
         if validate not in VALIDATE_MODES:
             raise ConfigError(f"data.validate={validate!r} is invalid; expected one of {list(VALIDATE_MODES)}")
         self.validate, self.test_split, self.progress = validate, test_split, progress
+        if str(label_resolution) not in LABEL_RESOLUTIONS:
+            raise ConfigError(f"data.label_resolution={label_resolution!r} is invalid; expected one of "
+                              f"{list(LABEL_RESOLUTIONS)} (full: stored ground truth, the Cityscapes benchmark; "
+                              "half: subsampled by 2, the paper; label_hw: resized to data.label_hw)")
+        self.label_resolution = str(label_resolution)
         norm = dict(normalize or {})
         self.mean, self.std = tuple(norm.get("mean", IMAGENET_MEAN)), tuple(norm.get("std", IMAGENET_STD))
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
@@ -189,7 +209,8 @@ class CityscapesDataModule(pl.LightningDataModule):
     def setup(self, stage=None) -> None:
         # Idempotent and lock-protected, so it is safe on every rank even if prepare_data never ran.
         self.prepare_data()
-        mk_eval = lambda: build_eval_transform(self.input_hw, self.label_hw, self.mean, self.std)  # noqa: E731
+        scale = LABEL_RESOLUTIONS[self.label_resolution]
+        mk_eval = lambda: build_eval_transform(self.input_hw, self.label_hw, self.mean, self.std, scale)  # noqa: E731
         if stage in (None, "fit"):
             train = build_train_transform(self.train_hw, self.input_hw, self.augment, self.mean, self.std)
             train.reseed(torch.initial_seed())  # num_workers=0 path; workers reseed in _seed_worker
@@ -201,6 +222,18 @@ class CityscapesDataModule(pl.LightningDataModule):
         if stage in (None, "test", "predict"):
             self.datasets["test"] = CityscapesDataset(self.data_root, self.test_split, mk_eval(),
                                                       self._pairs(self.test_split, self.limit_val))
+
+    def scored_label_hw(self, key: str = "val") -> list[int]:
+        """[h, w] of the ground truth that `key`'s split is scored at (from its first label's header)."""
+        scale = LABEL_RESOLUTIONS[self.label_resolution]
+        if scale is None:
+            return list(self.label_hw)
+        with Image.open(self.datasets[key].pairs[0][1]) as im:
+            return list(scaled_hw(im.size[::-1], scale))
+
+    def label_resolution_record(self, key: str = "val") -> dict:
+        """What an mIoU was scored at, for metrics.json / eval.json: the setting and the [h, w] it gave."""
+        return {"label_resolution": self.label_resolution, "label_hw": self.scored_label_hw(key)}
 
     def _loader(self, key, train=False):
         if key not in self.datasets:

@@ -1,8 +1,11 @@
 """Finding, reading and validating Cityscapes image/label pairs, with errors a user can act on.
 
 Bad data must stop a run in ``setup()``, before any training, with a message naming the file or config key,
-what was expected and how to fix it (``gradgroup.errors.DataError``). Full validation decodes every pair
-once and leaves a stamp keyed on the file list and mtimes, so later runs on unchanged data skip it.
+what was expected and how to fix it (``gradgroup.errors.DataError``). ``quick`` (the default) decodes every
+label (ids must be in the Cityscapes table) and checks every PNG image's chunk checksums through its end
+chunk, which finds a truncated or damaged image without decoding its pixels (PNG spec, section 5.3: each
+chunk carries a CRC-32); ``full`` decodes everything. Both leave a stamp keyed on the file list, sizes
+and mtimes, so later runs on unchanged data skip the check, and a file changed since is checked again.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ..errors import DataError
 from .labels import LABEL_ID_VALID, invalid_label_ids
 
 IMG_SUFFIX, LABEL_SUFFIX = "_leftImg8bit.png", "_gtFine_labelIds.png"
-_STAMP_VERSION = 1
+_STAMP_VERSION = 2
 _GET = ("download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from cityscapes-dataset.com and unzip "
         "both into data.root")
 
@@ -100,22 +103,27 @@ def check_sizes(img, lab, img_shape, lab_shape):
         raise _size_mismatch(img, lab, img_shape[1::-1], lab_shape[1::-1])
 
 
-def _check_header(pair):
+def _verify_image(path) -> tuple[int, int]:
+    """(W, H) of an image whose file is complete: PNG chunk CRCs through IEND, other formats decoded."""
+    try:
+        with Image.open(path) as im:
+            size, fmt = im.size, im.format
+            if fmt == "PNG":
+                im.verify()  # reads every chunk and checks its CRC-32: truncation or damage raises
+        if fmt != "PNG":
+            read_image(path)
+        return size
+    except DataError:
+        raise
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"cannot read image {path}: {exc}; re-extract or re-download it, "
+                        "or remove it and its label") from exc
+
+
+def _check_quick(pair):
     img, lab = pair
-    sizes = []
-    for path, kind in ((img, "image"), (lab, "label")):
-        try:
-            with Image.open(path) as im:
-                sizes.append(im.size)
-                if kind == "label" and im.mode not in ("L", "P", "I", "I;16", "1"):
-                    raise DataError(f"label {path} has mode {im.mode}; expected a single-channel 8-bit *{LABEL_SUFFIX}")
-        except DataError:
-            raise
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise DataError(f"cannot read {kind} {path}: {exc}; re-extract or re-download it, "
-                            "or remove the pair") from exc
-    if sizes[0] != sizes[1]:
-        raise _size_mismatch(img, lab, sizes[0], sizes[1])
+    size, label = _verify_image(img), read_label(lab)
+    check_sizes(img, lab, size[::-1], label.shape)
 
 
 def _check_full(pair):
@@ -138,22 +146,25 @@ def _workers():
 
 
 def validate_pairs(pairs, mode: str, stamp_dir=None, name: str = "split") -> None:
-    """'none': nothing; 'quick': headers (readable, sizes match); 'full': decode all, cached by stamp."""
+    """'none': nothing; 'quick': labels decoded, images' PNG checksums; 'full': decode all. Stamped.
+
+    A 'full' stamp also stands for 'quick' (it checked more). Errors name the first bad file in order."""
     if mode == "none":
         return
-    if mode == "quick":
-        with ThreadPoolExecutor(_workers()) as pool:
-            list(pool.map(_check_header, pairs))  # map re-raises the first failure in file order
+    fp = _fingerprint(pairs)[:16]
+    stamps = [Path(stamp_dir, f"validated-{name}-{m}-{fp}.json") for m in (("full",) if mode == "full"
+                                                                           else ("full", "quick"))] \
+        if stamp_dir else []
+    if any(s.is_file() for s in stamps):
         return
-    stamp = Path(stamp_dir, f"validated-{name}-{_fingerprint(pairs)[:16]}.json") if stamp_dir else None
-    if stamp is not None and stamp.is_file():
-        return
-    with ThreadPoolExecutor(_workers()) as pool:  # PIL decodes outside the GIL, threads do scale
-        list(pool.map(_check_full, pairs))
-    if stamp is not None:
+    check = _check_full if mode == "full" else _check_quick
+    with ThreadPoolExecutor(_workers()) as pool:  # PIL decodes and zlib checks CRCs outside the GIL
+        list(pool.map(check, pairs))  # map re-raises the first failure in file order
+    if stamps:
+        stamp = stamps[-1]
         try:
             stamp.parent.mkdir(parents=True, exist_ok=True)
-            stamp.write_text(json.dumps({"files": len(pairs), "first": str(pairs[0][0])}))
+            stamp.write_text(json.dumps({"mode": mode, "files": len(pairs), "first": str(pairs[0][0])}))
         except OSError:
             pass  # a read-only cache only costs re-validation next time
 

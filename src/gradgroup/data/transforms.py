@@ -4,8 +4,9 @@ Train (ERFNet's reference recipe, docs/paper.md section 5, plus optional extras)
 input size so train and eval see objects at the same scale, optional random rescale, pad/crop to
 ``train_hw`` (labels padded with 255 so padding is ignored by the loss), horizontal flip, the +-2 px
 translation of erfnet_pytorch, optional photometric jitter, normalize. Eval: image resized (bilinear) to
-``input_hw`` and label resized (nearest) to ``label_hw``; the paper scores Cityscapes val against ground
-truth subsampled by 2 (docs/paper.md section 3), which need not match the input.
+``input_hw`` and label resized (nearest) to ``label_hw``, or by a scale of its stored size (1: the Cityscapes
+benchmark's full 2048x1024 ground truth; 0.5: the paper's, ground truth subsampled by 2, docs/paper.md
+section 3), which need not match the input.
 
 Every step can be switched off from config; unknown keys are rejected so a typo cannot silently disable
 an augmentation.
@@ -71,23 +72,24 @@ def merge_augment(augment) -> dict:
 class PairTransform:
     """Callable (image uint8 HxWx3, trainId label uint8 HxW) -> (float tensor 3xHxW, long tensor HxW)."""
 
-    def __init__(self, image_ops, label_hw=None, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    def __init__(self, image_ops, label_hw=None, mean=IMAGENET_MEAN, std=IMAGENET_STD, label_scale=None):
         ops = list(image_ops) + [A.Normalize(mean=tuple(mean), std=tuple(std), max_pixel_value=255.0)]
         self.compose = A.Compose(ops)
-        self.label_hw = label_hw
+        self.label_hw, self.label_scale = label_hw, label_scale
 
     def reseed(self, seed: int) -> None:
         """Albumentations keeps its own RNG; forked DataLoader workers would otherwise all replay it."""
         self.compose.set_random_seed(int(seed) % 2**32)
 
     def __call__(self, image: np.ndarray, label: np.ndarray):
-        if self.label_hw is None:
+        if self.label_hw is None and self.label_scale is None:
             out = self.compose(image=image, mask=label)
             img, lab = out["image"], out["mask"]
         else:  # eval: the label goes straight from its stored size to label_hw, one nearest resize only
             img, lab = self.compose(image=image)["image"], label
-            if lab.shape[:2] != tuple(self.label_hw):
-                lab = cv2.resize(lab, (self.label_hw[1], self.label_hw[0]), interpolation=cv2.INTER_NEAREST)
+            hw = self.label_hw if self.label_scale is None else scaled_hw(label.shape, self.label_scale)
+            if lab.shape[:2] != tuple(hw):
+                lab = cv2.resize(lab, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
         return (torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float(),
                 torch.from_numpy(np.ascontiguousarray(lab)).long())
 
@@ -120,9 +122,15 @@ def build_train_transform(train_hw, input_hw, augment=None, mean=IMAGENET_MEAN, 
     return PairTransform(ops, mean=mean, std=std)
 
 
-def build_eval_transform(input_hw, label_hw, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> PairTransform:
+def scaled_hw(shape, scale: float) -> tuple[int, int]:
+    """(h, w) of a stored label scaled by ``scale`` (rounded; 1024x2048 at 0.5 -> 512x1024)."""
+    return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
+
+
+def build_eval_transform(input_hw, label_hw, mean=IMAGENET_MEAN, std=IMAGENET_STD, label_scale=None) -> PairTransform:
+    """``label_scale`` (a factor of the stored label size) replaces ``label_hw`` when given."""
     ih, iw = parse_hw(input_hw, "input_hw")
     lh, lw = parse_hw(label_hw, "label_hw")
     # The label is resized separately (nearest) because its size may differ from the network input.
     ops = [A.Resize(ih, iw, interpolation=cv2.INTER_AREA)]
-    return PairTransform(ops, label_hw=(lh, lw), mean=mean, std=std)
+    return PairTransform(ops, label_hw=(lh, lw), mean=mean, std=std, label_scale=label_scale)

@@ -1,98 +1,215 @@
-"""Measured batch-1 inference latency, side by side, as a ratio to ERFNet.
+"""Measured batch-1 inference latency, side by side, as a speedup over ERFNet, on one or more backends.
 
 The paper's "5X runtime" is a FLOPs ratio (Vallurupalli et al., CVPR-W 2018; docs/paper.md section 5);
-this measures the real thing. Latency does not depend on trained weights, so the models are freshly built
-deployable networks (gradual convs already real grouped convs, no encoder head), given by the caller
-(`gradgroup-bench` builds them from experiment configs). All models live in one process and are
-interleaved round by round (after a warm-up), so machine noise hits them alike; the median of the rounds
-is reported. On a GPU CUDA events time the forward pass; on CPU the thread count is fixed and recorded,
-since latency depends on it.
+this measures the real thing. Latency does not depend on trained weights, so callers time freshly built
+deployable networks. Everything to time (every model on every backend, plus a matrix-multiply reference)
+lives in one process and is visited round by round after a warm-up, so machine noise hits all alike.
+
+Conventions, the same in the CLI, the JSON, the tables and the README:
+- sizes are written W x H like the paper ("1024x512"); `sizes` arguments are (W, H) pairs;
+- "speedup vs ERFNet" is ERFNet's ms / the model's ms on the same backend in the same run;
+- each figure is the median of the rounds, with the interquartile range (q3 - q1) as its spread: the
+  median ignores the odd round a busy machine stretches, the IQR says how much the rounds disagreed;
+- GFLOP/s is 2 * MACs (exact convention, `measure.complexity`) / median time; the reference is a
+  square fp32 matmul (torch.mm) timed in the same rounds, so "fraction of the machine's matmul rate"
+  compares like with like. A result carries warnings when the spread or the load average says the
+  numbers are not trustworthy.
 """
 from __future__ import annotations
 
+import os
+import platform
 import statistics
 import sys
 import time
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
-from torch import nn
 
 from ..errors import ConfigError
 
 REFERENCE = "table3/erfnet"
+MATMUL = "_matmul"  # the reference entry's key among the timed runs
+MATMUL_N = 1024  # big enough to run at the BLAS's peak, small enough to take milliseconds
+NOISY_IQR = 0.10  # IQR / median above this marks a figure as noisy
+# prepare(W, H) -> a zero-argument callable that runs one batch-1 forward pass on a fixed input.
+Prepare = Callable[[int, int], Callable[[], object]]
 
 
-def _time_once(model: nn.Module, x: torch.Tensor) -> float:
-    """Milliseconds of one forward pass."""
-    if x.is_cuda:
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        model(x)
-        end.record()
-        torch.cuda.synchronize()
-        return start.elapsed_time(end)
-    t0 = time.perf_counter()
-    model(x)
-    return (time.perf_counter() - t0) * 1e3
+def size_key(w: int, h: int) -> str:
+    """The one way a size is written: W x H, the paper's "1024x512"."""
+    return f"{int(w)}x{int(h)}"
 
 
-def measure_latency(models: Mapping[str, nn.Module], resolutions: Sequence[Sequence[int]] = ((512, 1024),),
-                    rounds: int = 5, warmup: int = 1, threads: int | None = None, device: str | None = None,
-                    progress: bool = True, reference: str = REFERENCE) -> dict:
-    """Median batch-1 forward time of each model, and its ratio to the `reference` model's.
+def parse_size(text: str) -> tuple[int, int]:
+    """ "1024x512" -> (1024, 512); a ConfigError names the expected form otherwise."""
+    try:
+        w, h = (int(v) for v in str(text).lower().split("x"))
+        if w < 1 or h < 1:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"size {text!r} is not W x H in pixels; write it like the paper, e.g. 1024x512") from None
+    return w, h
 
-    Returns ``{name: {"ms": {"HxW": median ms}, "ratio_vs_erfnet": {"HxW": ms / reference ms},
-    "speedup_vs_erfnet": {"HxW": reference ms / ms}}, "_meta": {device, threads, rounds, warmup, batch,
-    torch}}``, the reference first. The models are moved to `device` (default: CUDA when available) and
-    put in eval mode; `threads` fixes torch's CPU threads (default: torch's current setting).
+
+def cpu_description() -> dict:
+    """CPU model, widest SIMD level and core count: every latency figure names the machine."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name") and model in ("", platform.machine(), platform.processor()):
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    simd = next((name for flag, name in [("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"),
+                                         ("sse4_2", "SSE4.2"), ("asimd", "NEON")] if flag in flags), "unknown")
+    return {"cpu": model, "simd": simd, "cpu_count": os.cpu_count()}
+
+
+def _matmul_run() -> Callable[[], object]:
+    a, b = torch.randn(MATMUL_N, MATMUL_N), torch.randn(MATMUL_N, MATMUL_N)
+    return lambda: torch.mm(a, b)
+
+
+def _stats(samples: list[float]) -> tuple[float, float]:
+    """(median, interquartile range) of the rounds' milliseconds."""
+    if len(samples) < 2:
+        return samples[0], 0.0
+    q1, _, q3 = statistics.quantiles(samples, n=4, method="inclusive")
+    return statistics.median(samples), q3 - q1
+
+
+def time_interleaved(runs: Mapping[str, Callable[[], object]], rounds: int, warmup: int,
+                     progress: Callable[[int], None] | None = None) -> dict[str, list[float]]:
+    """Milliseconds of each run in each round; every round visits every run once, in order."""
+    for _ in range(warmup):
+        for run in runs.values():
+            run()
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for r in range(rounds):
+        for key, run in runs.items():
+            t0 = time.perf_counter()
+            run()
+            times[key].append((time.perf_counter() - t0) * 1e3)
+        if progress:
+            progress(r)
+    return times
+
+
+def _warnings(result: dict, load: list[float], threads: int | None) -> list[str]:
+    out = []
+    for backend, rows in result.items():
+        for name, row in rows.items():
+            for key, ms in row["ms"].items():
+                if row["iqr_ms"][key] > NOISY_IQR * ms:
+                    out.append(f"{backend} {name} @ {key}: rounds spread {row['iqr_ms'][key] / ms:.0%} "
+                               f"of the median (IQR); more --rounds or a quieter machine")
+    cores = os.cpu_count() or 1
+    if load and max(load) > cores:
+        out.append(f"load average {max(load):.2f} > {cores} cores during the run: other processes shared the "
+                   f"CPU, so absolute ms are inflated and ratios less certain; rerun on an idle machine")
+    return out
+
+
+def measure_latency(prepared: Mapping[str, Mapping[str, Prepare]], sizes: Sequence[Sequence[int]] = ((1024, 512),),
+                    rounds: int = 7, warmup: int = 2, threads: int | None = None,
+                    macs: Mapping[str, Mapping[str, int]] | None = None, reference: str = REFERENCE,
+                    progress: bool = True) -> dict:
+    """Time every model on every backend at each (W, H) size, interleaved round by round.
+
+    `prepared[backend][model]` builds the run of one model on one backend for a size. Returns
+    ``{"by_backend": {backend: {model: {"ms", "iqr_ms", "speedup_vs_erfnet", "ratio_vs_erfnet", "gflops"}}},
+    "matmul": {"gflops": {size}, "n": N}, "_meta": {...}}``, each value a ``{"WxH": number}`` dict, the
+    reference model first; "gflops" is there when `macs[model][size]` is given.
     """
-    if reference not in models:
-        raise ConfigError(f"latency: the reference model {reference!r} is not among the models to time "
-                          f"({sorted(models)}); every ratio is taken to it.")
     if rounds < 1 or warmup < 0:
         raise ConfigError(f"latency: expected rounds >= 1 and warmup >= 0, got rounds={rounds}, warmup={warmup}.")
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        torch.set_num_threads(threads or torch.get_num_threads())
-    ordered = {reference: models[reference], **{n: m for n, m in models.items() if n != reference}}
-    ordered = {n: m.to(device).eval() for n, m in ordered.items()}
-    times: dict[str, dict[str, list[float]]] = {n: {} for n in ordered}
-    with torch.inference_mode():
-        for h, w in resolutions:
-            key = f"{h}x{w}"
-            x = torch.randn(1, 3, h, w, device=device)
-            for _ in range(warmup):
-                for m in ordered.values():
-                    _time_once(m, x)
-            for r in range(rounds):
-                for n, m in ordered.items():  # interleaved: every round visits every model
-                    times[n].setdefault(key, []).append(_time_once(m, x))
-                if progress:
-                    print(f"  latency {key}: round {r + 1}/{rounds}", file=sys.stderr, flush=True)
-    ref = {k: statistics.median(v) for k, v in times[reference].items()}
+    for backend, models in prepared.items():
+        if reference not in models:
+            raise ConfigError(f"latency: the reference model {reference!r} is not among the models to time on "
+                              f"{backend} ({sorted(models)}); every speedup is taken to it.")
+    if threads:
+        torch.set_num_threads(threads)
+    load = [os.getloadavg()[0]] if hasattr(os, "getloadavg") else []
+    samples: dict[str, dict[str, dict[str, list[float]]]] = {b: {} for b in prepared}
+    matmul: dict[str, list[float]] = {}
+    for w, h in sizes:
+        key = size_key(w, h)
+        runs = {MATMUL: _matmul_run()}
+        for backend, models in prepared.items():
+            ordered = [reference, *(n for n in models if n != reference)]
+            runs.update({f"{backend}\0{n}": models[n](w, h) for n in ordered})
+        report = (lambda r: print(f"  latency {key}: round {r + 1}/{rounds}", file=sys.stderr, flush=True)) \
+            if progress else None
+        with torch.inference_mode():
+            times = time_interleaved(runs, rounds, warmup, report)
+        matmul[key] = times.pop(MATMUL)
+        for k, v in times.items():
+            backend, name = k.split("\0")
+            samples[backend].setdefault(name, {})[key] = v
+        if load:
+            load.append(os.getloadavg()[0])
     result: dict = {}
-    for n in ordered:
-        ms = {k: statistics.median(v) for k, v in times[n].items()}
-        result[n] = {"ms": ms, "ratio_vs_erfnet": {k: ms[k] / ref[k] for k in ms},
-                     "speedup_vs_erfnet": {k: ref[k] / ms[k] for k in ms}}
-    result["_meta"] = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
-                       "threads": torch.get_num_threads() if device == "cpu" else None,
-                       "rounds": rounds, "warmup": warmup, "batch": 1, "torch": torch.__version__}
-    return result
+    for backend, models in samples.items():
+        ref = {k: _stats(v)[0] for k, v in models[reference].items()}
+        rows = {}
+        for name, per_size in models.items():
+            stats = {k: _stats(v) for k, v in per_size.items()}
+            ms = {k: s[0] for k, s in stats.items()}
+            row = {"ms": ms, "iqr_ms": {k: s[1] for k, s in stats.items()},
+                   "speedup_vs_erfnet": {k: ref[k] / ms[k] for k in ms},
+                   "ratio_vs_erfnet": {k: ms[k] / ref[k] for k in ms}}
+            if macs and name in macs:
+                row["gflops"] = {k: 2 * macs[name][k] / (ms[k] * 1e6) for k in ms if k in macs[name]}
+            rows[name] = row
+        result[backend] = rows
+    mm = {k: 2 * MATMUL_N ** 3 / (_stats(v)[0] * 1e6) for k, v in matmul.items()}
+    # The best round too: on a shared machine the median round of a 2-thread BLAS call is often stretched
+    # by other processes, the fastest one is closest to what the cores can do.
+    peak = {k: 2 * MATMUL_N ** 3 / (min(v) * 1e6) for k, v in matmul.items()}
+    meta = {**cpu_description(), "threads": torch.get_num_threads(), "rounds": rounds, "warmup": warmup,
+            "batch": 1, "statistic": "median", "spread": "IQR (q3 - q1, ms)", "size": "WxH",
+            "torch": torch.__version__, "load_average": [round(v, 2) for v in load],
+            "backends": list(prepared)}
+    meta["warnings"] = _warnings(result, load, threads)
+    return {"by_backend": result, "matmul": {"gflops": mm, "peak_gflops": peak, "n": MATMUL_N}, "_meta": meta}
 
 
-def markdown(result: Mapping[str, dict]) -> str:
-    """The result of `measure_latency` as a header line and a Markdown table (ms and ratio per size)."""
-    meta = result["_meta"]
-    rows = {n: r for n, r in result.items() if n != "_meta"}
-    where = meta["device"] + (f", {meta['threads']} threads" if meta["threads"] else "")
-    keys = list(next(iter(rows.values()))["ms"])
-    lines = [f"batch-1 inference latency, median of {meta['rounds']} interleaved rounds ({where}, "
-             f"torch {meta['torch']})",
-             "| experiment | " + " | ".join(f"ms @ {k} | x ERFNet" for k in keys) + " |",
-             "|---|" + "---|---|" * len(keys)]
-    for n, r in rows.items():
-        lines.append(f"| {n} | " + " | ".join(f"{r['ms'][k]:.1f} | {r['ratio_vs_erfnet'][k]:.2f}" for k in keys)
-                     + " |")
+def single_backend(result: Mapping, backend: str) -> dict:
+    """One backend's rows in the flat shape ``{model: {...}, "_meta": {..., "backend": B}}``."""
+    return {**result["by_backend"][backend],
+            "_meta": {**result["_meta"], "backend": backend, "matmul_gflops": result["matmul"]["gflops"]}}
+
+
+def markdown(result: Mapping) -> str:
+    """A backend-by-model table: median ms (IQR), speedup vs ERFNet and GFLOP/s per backend and size."""
+    meta, by = result["_meta"], result["by_backend"]
+    backends = list(by)
+    models = list(dict.fromkeys(n for rows in by.values() for n in rows))
+    sizes = list(next(iter(next(iter(by.values())).values()))["ms"])
+    cols = [(b, k) for k in sizes for b in backends]
+    mm = result["matmul"]["gflops"]
+    lines = [f"batch-1 inference latency: median ms (IQR) of {meta['rounds']} interleaved rounds, "
+             f"{meta['cpu']} ({meta['simd']}), {meta['threads']} threads, torch {meta['torch']}; "
+             f"speedup = ERFNet ms / model ms on the same backend; GFLOP/s = 2 x MACs / ms",
+             "matmul reference (fp32 torch.mm, n=%d): " % result["matmul"]["n"]
+             + ", ".join(f"{mm[k]:.1f} GFLOP/s (best round {result['matmul']['peak_gflops'][k]:.1f}) @ {k}"
+                         for k in sizes)
+             + f"; load average {meta['load_average']}",
+             "| experiment | " + " | ".join(f"{b} @ {k}" for b, k in cols) + " |",
+             "|---|" + "---|" * len(cols)]
+    for name in models:
+        cells = []
+        for b, k in cols:
+            row = by[b].get(name)
+            if row is None:
+                cells.append("")
+                continue
+            gf = row.get("gflops", {}).get(k)
+            cells.append(f"{row['ms'][k]:.1f} ({row['iqr_ms'][k]:.1f}) ms, {row['speedup_vs_erfnet'][k]:.2f}x"
+                         + (f", {gf:.1f} GFLOP/s" if gf else ""))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += [f"warning: {w}" for w in meta.get("warnings", [])]
     return "\n".join(lines)

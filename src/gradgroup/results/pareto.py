@@ -10,6 +10,7 @@ from __future__ import annotations
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure  # object API + Agg canvas: no pyplot global state, no display
 
+import re
 from pathlib import Path
 
 from .format import display_label, gmacs_header, num
@@ -26,6 +27,15 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     return front
 
 
+def family_of(row: dict) -> str:
+    """The plotted family: the config's `family`, except that a D row (depthwise separable, no grouping:
+    D*, D, D*-proposed) is its own series. The configs file D* under DGC* as its G = 1 point, which drew
+    it in the grouped family's colour, as if it were grouped."""
+    if re.match(r"D(?!G)", row.get("label") or ""):
+        return row["label"]
+    return row.get("family") or row["label"]
+
+
 def plot_pareto(rows: list[dict], path=None, budget_gmacs=None, budget_ms=None):
     """Figure 4 of the paper: error against GMACs per family (+ a latency panel); returns the Figure."""
     ok = [r for r in rows if r.get("status") == "ok" and num(r.get("miou")) is not None]
@@ -34,7 +44,7 @@ def plot_pareto(rows: list[dict], path=None, budget_gmacs=None, budget_ms=None):
     axes = fig.subplots(1, 2)
     multi = len({r.get("source") for r in ok}) > 1
     series = lambda r: (Path(r["source"]).parent.name + ": " if multi else "") + \
-        (r.get("family") or r["label"]) + (f" [{r['arm']}]" if r.get("arm") else "")
+        family_of(r) + (f" [{r['arm']}]" if r.get("arm") else "")
     names = list(dict.fromkeys(series(r) for r in ok))
     colors = {n: f"C{i % 10}" for i, n in enumerate(names)}
     markers = {n: "osD^vP*Xhp<>"[i % 12] for i, n in enumerate(names)}

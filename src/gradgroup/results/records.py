@@ -47,13 +47,48 @@ def is_ok(run: dict) -> bool:
     return run.get("status") == "ok" and num(run.get("miou")) is not None
 
 
-def load_latency(sweep_dirs) -> tuple[dict, list[str]]:
-    """The sweep dirs' latency.json files merged, and one note per dir without a usable one.
+def _swap_hw(values):
+    """A legacy {"HxW": v} dict (latency.json before sizes were written W x H) as {"WxH": v}."""
+    if not isinstance(values, dict):
+        return values
+    return {"x".join(reversed(str(k).split("x"))): v for k, v in values.items()}
 
-    The file is what the benchmark measured, side by side with ERFNet in one process:
-    ``{experiment: {"ms": {"HxW": float}, "ratio_vs_erfnet": {...}, "speedup_vs_erfnet": {...}},
-    "_meta": {device, threads, rounds, warmup, batch, torch}}``. A later dir's entry for the same
-    experiment wins; "_meta" is the first file's.
+
+def _one_backend(data: dict, backend: str | None, path, swap: bool = False) -> tuple[dict, str | None]:
+    """The flat {experiment: {...}, "_meta": {...}} of one backend of a latency.json (either shape);
+    `swap` rewrites an older flat file's "HxW" keys as "WxH" (and marks its _meta so, once)."""
+    if "by_backend" not in data:  # one backend, flat; sizes H x W unless _meta says W x H
+        meta = data.get("_meta") if isinstance(data.get("_meta"), dict) else {}
+        if backend and meta.get("backend", "eager") != backend:
+            return {}, f"note: {path} holds {meta.get('backend', 'eager')} latency only, not {backend}"
+        if swap and meta.get("size") != "WxH":
+            data = {k: ({f: _swap_hw(v) for f, v in r.items()} if isinstance(r, dict) and k != "_meta" else r)
+                    for k, r in data.items()}
+            data["_meta"] = {**meta, "size": "WxH"}
+        return data, None
+    meta = data.get("_meta") if isinstance(data.get("_meta"), dict) else {}
+    by = data["by_backend"] if isinstance(data["by_backend"], dict) else {}
+    chosen = backend or meta.get("fastest_fp32") or next(iter(by), None)
+    if chosen not in by:
+        return {}, f"note: {path} has no {chosen} latency (it has {sorted(by)}); choose one with --latency-backend"
+    extra = {"matmul_gflops": (data.get("matmul") or {}).get("gflops")}
+    return {**by[chosen], "_meta": {**meta, **extra, "backend": chosen}}, None
+
+
+def latency_view(data: dict, backend: str | None = None) -> dict:
+    """One backend's flat view of a latency.json's content (either shape), sizes keyed W x H."""
+    return _one_backend(data, backend, "latency.json", swap=True)[0] if isinstance(data, dict) else {}
+
+
+def load_latency(sweep_dirs, backend: str | None = None) -> tuple[dict, list[str]]:
+    """One backend's latency from the sweep dirs' latency.json files, merged, and notes for the reader.
+
+    The file is what the benchmark measured, side by side with ERFNet in one process
+    (`gradgroup-bench --sweep`): ``{"by_backend": {backend: {experiment: {"ms": {"WxH": float},
+    "iqr_ms", "speedup_vs_erfnet", "ratio_vs_erfnet", "gflops"}}}, "matmul", "_meta": {..., "fastest_fp32"}}``;
+    an older flat file (one backend, sizes "HxW") is returned as it is (`latency_view` rekeys it). `backend` None takes each file's fastest
+    fp32 backend. A later dir's entry for the same experiment wins; "_meta" is the first file's, with
+    "backend" naming the backend read.
     """
     measured: dict = {}
     metas: list[tuple[str, dict]] = []
@@ -72,6 +107,9 @@ def load_latency(sweep_dirs) -> tuple[dict, list[str]]:
             # Latency is an extra column: a broken file costs that column, never the table.
             notes.append(f"note: ignoring unreadable {path} ({e}); rerun gradgroup-bench --sweep {d}")
             continue
+        data, note = _one_backend(data, backend, path)
+        if note:
+            notes.append(note)
         meta = data.pop("_meta", None)
         if isinstance(meta, dict):
             metas.append((str(path), meta))

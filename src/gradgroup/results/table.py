@@ -13,19 +13,19 @@ from pathlib import Path
 import pandas as pd
 
 from .format import display_label, first_line, gmacs_header, num, pm
-from .records import is_ok
+from .records import is_ok, latency_view
 
 # Column order of results.csv; per-class IoU columns ("iou_<class>") follow. Rows are plain dicts with
 # these keys, both when built from metrics.json and when read back from a CSV, so the plot code (and the
 # notebook) works on either.
 FIELDS = ["table", "experiment", "arm", "preset", "label", "family", "status", "n", "seeds",
-          "miou", "miou_std", "params", "gmacs", "gmacs_convention", "input_hw", "latency_ms",
+          "miou", "miou_std", "params", "gmacs", "gmacs_convention", "input_hw", "label_resolution", "latency_ms",
           "speedup_vs_erfnet", "paper_miou", "paper_params", "paper_gmacs", "fits_budget", "error"]
 NUMERIC = {"n", "miou", "miou_std", "params", "gmacs", "latency_ms", "speedup_vs_erfnet",
            "paper_miou", "paper_params", "paper_gmacs"}
 TABLE_ORDER = ["table3", "table4", "table5", "ablation"]  # the paper's order, then our ablations
 KEY = ["experiment", "arm", "preset", "status", "error"]  # one row per key; ok rows have error ""
-FIRST = ["table", "label", "family", "gmacs_convention", "input_hw", "paper_miou", "paper_params",
+FIRST = ["table", "label", "family", "gmacs_convention", "input_hw", "label_resolution", "paper_miou", "paper_params",
          "paper_gmacs"]  # taken from a group's first run; the measured numbers are averaged
 
 
@@ -46,9 +46,18 @@ def _flat(r: dict, labels: dict) -> dict:
             "family": r.get("family") or "", "gmacs_convention": ok and r.get("gmacs_convention") or "",
             # Printed W x H as the paper does ("1024x512"); metrics.json has [H, W] like torch.
             "input_hw": f"{hw[1]}x{hw[0]}" if isinstance(hw, (list, tuple)) and len(hw) == 2 else "",
+            # What the mIoU was scored against (full | half | label_hw) and the W x H that gave.
+            "label_resolution": _resolution(r) if ok else "",
             **{f"paper_{k}": num(paper.get(k)) for k in ("miou", "params", "gmacs")},
             **{k: num(r.get(k)) if ok else None for k in ("miou", "params", "gmacs", "latency_ms")},
             **{"iou_" + c.replace(" ", "_"): num(v) for c, v in ious.items()}}
+
+
+def _resolution(r: dict) -> str:
+    lhw, res = r.get("label_hw"), r.get("label_resolution")
+    if not res:
+        return ""
+    return f"{res} {lhw[1]}x{lhw[0]}" if isinstance(lhw, (list, tuple)) and len(lhw) == 2 else str(res)
 
 
 def aggregate(runs: list[dict]) -> list[dict]:
@@ -83,10 +92,10 @@ def aggregate(runs: list[dict]) -> list[dict]:
     return sorted(rows, key=order)
 
 
-def _at(value, hw: str):
-    """A number, or from a {"HxW": number} dict: this row's input size, else the paper's, else the only one."""
+def _at(value, wh: str):
+    """A number, or from a {"WxH": number} dict: this row's input size, else the paper's, else the only one."""
     if isinstance(value, dict):
-        for k in (hw, "512x1024"):
+        for k in (wh, "1024x512"):
             if k in value:
                 return num(value[k])
         return num(next(iter(value.values()))) if len(value) == 1 else None
@@ -98,17 +107,31 @@ def attach_latency(rows: list[dict], measured: dict | None) -> None:
     ratios = {}
     for r in rows:
         m = (measured or {}).get(r["experiment"])
-        w, _, h = str(r.get("input_hw")).partition("x")
-        hw = f"{h}x{w}"  # rows print W x H like the paper; the benchmark keys H x W like torch
-        if r["status"] == "ok" and isinstance(m, dict) and _at(m.get("ms"), hw) is not None:
-            r["latency_ms"] = _at(m["ms"], hw)
-            ratios[id(r)] = _at(m.get("ratio_vs_erfnet"), hw)
+        wh = str(r.get("input_hw"))  # W x H, like the paper and latency.json (records.load_latency)
+        if r["status"] == "ok" and isinstance(m, dict) and _at(m.get("ms"), wh) is not None:
+            r["latency_ms"] = _at(m["ms"], wh)
+            ratios[id(r)] = _at(m.get("ratio_vs_erfnet"), wh)
     base = next((num(r["latency_ms"]) for r in rows
                  if str(r.get("family")).lower() == "erfnet" and num(r.get("latency_ms"))), None)
     for r in rows:
         ms, ratio = num(r.get("latency_ms")), ratios.get(id(r))
         # A ratio timed side by side in one process beats dividing latencies from separate runs.
         r["speedup_vs_erfnet"] = 1 / ratio if ms and ratio else (base / ms if base and ms else None)
+
+
+def latency_caption(meta: dict) -> tuple[str, ...]:
+    """The lines under the table naming how latency was measured: backend, machine, statistic, warnings."""
+    if not {k: v for k, v in meta.items() if k != "size"}:
+        return ()
+    if "backend" not in meta:  # an older single-backend latency.json
+        return ("Latency measured by gradgroup-bench (" +
+                ", ".join(f"{k} {v}" for k, v in meta.items() if v is not None and k != "size") + ").",)
+    where = ", ".join(str(meta[k]) for k in ("cpu", "simd") if meta.get(k))
+    line = (f"Latency: backend {meta['backend']}, measured by gradgroup-bench ({where}, {meta.get('threads')} threads, "
+            f"batch {meta.get('batch', 1)}, {meta.get('output', 'labels')} output, median of {meta.get('rounds')} "
+            f"interleaved rounds, torch {meta.get('torch')}); speedup vs ERFNet = ERFNet ms / model ms on the "
+            "same backend in the same run.")
+    return (line, *(f"Warning: {w}" for w in meta.get("warnings") or []))
 
 
 def select_best(rows: list[dict], budget_gmacs=None, budget_ms=None) -> tuple[dict | None, str]:
@@ -141,11 +164,13 @@ def select_best(rows: list[dict], budget_gmacs=None, budget_ms=None) -> tuple[di
     return best, line
 
 
-def markdown_table(rows: list[dict], notes: tuple[str, ...] = ()) -> str:
-    """The table as Markdown, paper columns beside ours, failures last with their error's first line."""
+def markdown_table(rows: list[dict], notes: tuple[str, ...] = (), latency_backend: str | None = None) -> str:
+    """The table as Markdown, paper columns beside ours, failures last with their error's first line;
+    the latency column names the backend it was measured on when known."""
     has_budget = any(r.get("fits_budget") for r in rows)
     head = ["label", "experiment", "n", "mIoU (%)", "paper mIoU", "params", "paper params",
-            gmacs_header(rows), "paper GMACs", "latency (ms)", "speedup vs ERFNet"] + \
+            gmacs_header(rows), "paper GMACs",
+            f"latency (ms, {latency_backend})" if latency_backend else "latency (ms)", "speedup vs ERFNet"] + \
            (["fits budget"] if has_budget else []) + ["status"]
     presets = {r.get("preset") for r in rows if r["status"] == "ok"}
     f = lambda v, spec: "" if num(v) is None else format(num(v), spec)
@@ -162,8 +187,11 @@ def markdown_table(rows: list[dict], notes: tuple[str, ...] = ()) -> str:
             cells.append({"best": "★ best", "yes": "yes", "no": "no"}.get(r.get("fits_budget"), ""))
         cells.append("ok" if ok else f"failed: {r['error']}")
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    scored = sorted({r.get("label_resolution") or "not recorded" for r in rows if r["status"] == "ok"})
     notes = ["", "mIoU: mean ± sample std over n seeds; paper columns: the paper's printed numbers "
-             "(Tables 3-5, Cityscapes val). Failed jobs are listed with the first line of their error.",
+             "(Tables 3-5, Cityscapes val, ground truth subsampled by 2). Failed jobs are listed with the first "
+             "line of their error.", *([f"Label resolution of our mIoU (W x H): {'; '.join(scored)}."]
+                                       if scored else []),
              *notes]
     return "\n".join(lines + notes) + "\n"
 
@@ -197,10 +225,9 @@ def make_table(runs: list[dict], latency: dict | None = None, budget_gmacs=None,
     keep the latency_ms that metrics.json recorded.
     """
     rows = aggregate(runs)
-    measured = latency or {}
+    measured = latency_view(latency) if latency else {}  # accepts load_latency's view or a file's content
     attach_latency(rows, measured)
     best, line = select_best(rows, budget_gmacs, budget_ms)
     meta = measured.get("_meta") if isinstance(measured.get("_meta"), dict) else {}
-    notes = ("Latency measured by gradgroup-bench (" +
-             ", ".join(f"{k} {v}" for k, v in meta.items() if v is not None) + ").",) if meta else ()
-    return rows, markdown_table(rows, notes), line
+    notes = latency_caption(meta)
+    return rows, markdown_table(rows, notes, meta.get("backend")), line

@@ -2,11 +2,15 @@
 
 A `Fitter` is assembled once by `gradgroup.training.run.train` from the config's `_target_` nodes and
 handed to a procedure, which calls `fit` once per phase with the model and the phase's run dir. Each fit
-gets its own checkpoint callback (best and last under `<dir>/checkpoints/`) and loggers under `<dir>`.
+gets its own checkpoint callback (best and last under `<dir>/checkpoints/`, last every epoch), loggers
+under `<dir>`, the RNG-state callback of exact resume (training/resume.py) and checkpoint I/O that
+saves atomically and loads weights only (training/checkpoints.py). Under DDP the val/test loaders count
+every image once (training/distributed.py).
 """
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -15,10 +19,13 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from ..errors import ConfigError
+from ..data.cityscapes import unwrap_loader_error
+from ..errors import ConfigError, DataError
 from ..grouping.convert import convert_to_grouped, max_abs_output_diff
 from ..models.gradual_conv import gradual_convs
-from .checkpoints import load_weights_file
+from .checkpoints import AtomicCheckpointIO, load_weights_file
+from .distributed import eval_once
+from .resume import RngState
 from .wandb_media import log_class_iou_table
 
 
@@ -31,6 +38,7 @@ class Fitter:
     callbacks: list = field(default_factory=list)     # added to every fit (progress bar, wandb media)
     gradual_callback: pl.Callback | None = None       # added to fits of models with gradual convs
     class_weights: torch.Tensor | None = None
+    run_callbacks: list = field(default_factory=list)  # shared by every fit of the run (the heartbeat)
 
     def fit(self, model: torch.nn.Module, run_dir: Path, *, encoder_only: bool = False,
             max_epochs: int | None = None, optim: dict | None = None, ckpt_path: str | None = None,
@@ -38,21 +46,44 @@ class Fitter:
         """Train `model`, with checkpoints (best and last) under run_dir."""
         module = self.make_module(model=model, class_names=self.datamodule.class_names,
                                   class_weights=self.class_weights, encoder_only=encoder_only, **(optim or {}))
-        callbacks = [ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename="best", monitor="val/miou",
-                                     mode="max", save_last=True)]
+        # best.ckpt when val mIoU improves; last.ckpt after every epoch (ModelCheckpoint's own save_last only
+        # copies a checkpoint it saves anyway, i.e. when the best improves: a kill would lose epochs).
+        ckpt_dir = str(run_dir / "checkpoints")
+        callbacks = [ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/miou", mode="max"),
+                     ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
+                                     every_n_epochs=1, enable_version_counter=False)]
         callbacks += [copy.deepcopy(cb) for cb in self.callbacks]  # fresh state for every fit
+        callbacks += [RngState(self._train_transforms), *self.run_callbacks]
         if gradual_convs(model):
             if self.gradual_callback is None:
                 raise ConfigError("model.encoder.gradual is true but no schedule is set: use grouping=gradual.")
             callbacks.append(self.gradual_callback)
         trainer = self.make_trainer(default_root_dir=str(run_dir), callbacks=callbacks,
-                                    logger=self.make_loggers(run_dir, log_suffix),
+                                    logger=self.make_loggers(run_dir, log_suffix), plugins=[AtomicCheckpointIO()],
                                     **({} if max_epochs is None else {"max_epochs": max_epochs}))
-        trainer.fit(module, datamodule=self.datamodule, ckpt_path=ckpt_path)
+        try:
+            if trainer.world_size > 1:  # DDP: loaders given directly, so the val loader counts images once
+                trainer.fit(module, train_dataloaders=self.datamodule.train_dataloader(),
+                            val_dataloaders=eval_once(self.datamodule.val_dataloader()), ckpt_path=ckpt_path)
+            else:
+                trainer.fit(module, datamodule=self.datamodule, ckpt_path=ckpt_path)
+        except DataError as err:
+            # A file that passed validation but fails now (changed on disk): one message naming it, not a
+            # DataLoader worker traceback; ModelCheckpoint's last.ckpt of the last finished epoch stays.
+            last = run_dir / "checkpoints" / "last.ckpt"
+            resume = (f"; fix or remove it, then resume with ckpt_path={last}" if last.is_file()
+                      else "; fix or remove it and run again")
+            raise DataError(unwrap_loader_error(err) + resume) from None
         # ModelCheckpoint writes last.ckpt only when it checkpoints (after a validation); write the final
         # state explicitly so last.ckpt always holds the end of training (for gradual runs: alpha = 0).
-        trainer.save_checkpoint(str(run_dir / "checkpoints" / "last.ckpt"))
+        # weights_only=False said outright: the full state (optimiser, loops, callbacks) that resume needs;
+        # left unset, Lightning logs "`weights_only` was not set" once per job.
+        trainer.save_checkpoint(str(run_dir / "checkpoints" / "last.ckpt"), weights_only=False)
         return module, trainer
+
+    def _train_transforms(self) -> list:
+        train = getattr(self.datamodule, "datasets", {}).get("train")
+        return [train.transform] if train is not None and train.transform is not None else []
 
     @staticmethod
     def load_weights(module: pl.LightningModule, trainer: pl.Trainer, which: str) -> str:
@@ -77,11 +108,25 @@ def convert_checked(model: torch.nn.Module, datamodule) -> tuple[torch.nn.Module
 
 def test_and_summarise(module, trainer: pl.Trainer, datamodule) -> dict:
     """Test on the val split (Cityscapes' test labels are not public; the paper reports val too)."""
-    trainer.test(module, dataloaders=datamodule.val_dataloader(), verbose=False)
+    loader = datamodule.val_dataloader()
+    results = trainer.test(module, dataloaders=eval_once(loader) if trainer.world_size > 1 else loader, verbose=False)
     per_class = module.last_test_class_iou
     log_class_iou_table(trainer, module.class_names, per_class)
+    test_loss = float(results[0]["test/loss"]) if results and "test/loss" in results[0] else None
+    check_finite(module.model, test_loss)
     return {
         "miou": float(torch.nanmean(per_class) * 100),
+        "test_loss": test_loss,
         "class_iou": {n: (None if torch.isnan(v) else round(float(v) * 100, 3))
                       for n, v in zip(module.class_names, per_class)},
     }
+
+
+def check_finite(model: torch.nn.Module, test_loss: float | None) -> None:
+    """A model with NaN/inf weights, or a non-finite test loss, is a failed run, never an `ok` row."""
+    bad = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise FloatingPointError(f"the trained weights are not finite ({len(bad)} tensors, e.g. {bad[0]}): "
+                                 "training diverged; lower optim.lr or check the data")
+    if test_loss is not None and not math.isfinite(test_loss):
+        raise FloatingPointError(f"the test loss is {test_loss}: the model's outputs are not finite")

@@ -25,7 +25,9 @@ import torch
 from ..errors import ConfigError
 from ..grouping.convert import convert_to_grouped
 from ..models import ModelSpec
-from .checkpoints import load_weights_file
+from .atomic import atomic_write_text
+from .checkpoints import atomic_torch_save, load_weights_file
+from .distributed import is_rank_zero
 from .fitter import Fitter, convert_checked, test_and_summarise
 
 
@@ -46,8 +48,8 @@ def convert_for_deployment(module, fitter: Fitter, run_dir: Path, spec: ModelSpe
     """Convert the trained model in place of the masked one; save a checkpoint without masked classes."""
     module.model, diff = convert_checked(module.model, fitter.datamodule)
     path = run_dir / "checkpoints" / "converted.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model_kwargs": spec.deployable().kwargs(), "state_dict": module.model.state_dict()}, path)
+    if is_rank_zero():  # under DDP every rank converts the same weights; one writes them
+        atomic_torch_save({"model_kwargs": spec.deployable().kwargs(), "state_dict": module.model.state_dict()}, path)
     return {"conversion_max_abs_diff": diff, "converted_checkpoint": str(path)}
 
 
@@ -64,6 +66,9 @@ class TwoPhaseProcedure:
         self.encoder_checkpoint = encoder_checkpoint
 
     def run(self, spec: ModelSpec, fitter: Fitter, run_dir: Path, ckpt_path: str | None = None):
+        if ckpt_path:
+            raise ConfigError("ckpt_path resumes the standard procedure only; a two-phase run restarts phase 2 "
+                              "from its phase-1 checkpoint: procedure.encoder_checkpoint=<run_dir>/phase1/encoder.pt")
         if self.encoder_checkpoint:
             encoder_state = self.load_encoder_checkpoint(spec, self.encoder_checkpoint)
             phase1 = {"source": self.encoder_checkpoint}
@@ -96,8 +101,9 @@ class TwoPhaseProcedure:
         if spec.has_gradual:
             encoder_model, summary["conversion_max_abs_diff"] = convert_checked(encoder_model, fitter.datamodule)
         state = _encoder_state(encoder_model)
-        torch.save({"state_dict": state, "model_kwargs": spec.deployable().kwargs()}, p1_dir / "encoder.pt")
-        (p1_dir / "phase1_metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if is_rank_zero():
+            atomic_torch_save({"state_dict": state, "model_kwargs": spec.deployable().kwargs()}, p1_dir / "encoder.pt")
+            atomic_write_text(p1_dir / "phase1_metrics.json", json.dumps(summary, indent=2) + "\n")
         return state, summary
 
     @staticmethod

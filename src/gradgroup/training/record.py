@@ -1,25 +1,69 @@
 """The run record: metrics.json, the one file per job that the table command reads.
 
-Written at the start of a job (status "running"), and rewritten when it ends with "ok" or "failed" plus
-the error, so a crashed or killed job still leaves a record that says what it was.
+Written at the start of a job (status "running", with the pid, host and a heartbeat refreshed every
+epoch), and rewritten when it ends with "ok" or "failed" plus the error, so a crashed job still leaves a
+record that says what it was; a SIGKILLed one keeps "running" with a pid that is gone, which the reader
+(results/records.py) reports as "killed". Every write is atomic with fsync (training/atomic.py), so a
+kill or a full disk leaves the previous record, never half a file.
 """
 from __future__ import annotations
 
 import json
 import os
+import socket
+import sys
+import time
 from pathlib import Path
+
+import pytorch_lightning as pl
+
+from .atomic import atomic_write_text
+
+RECORD = "metrics.json"
 
 
 def base_record(job: dict) -> dict:
     """The first record of a job: what it is (`job`, see training.run.describe), status "running"."""
-    return {"status": "running", "error": None, **job}
+    now = round(time.time(), 3)
+    return {"status": "running", "error": None, **job, "pid": os.getpid(), "host": socket.gethostname(),
+            "started": now, "heartbeat": now}
 
 
 def write_record(run_dir: Path, record: dict) -> Path:
-    """Atomically (write then rename) so a reader never sees half a file."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "metrics.json"
-    tmp = path.with_suffix(f".json.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=False, default=float) + "\n")
-    tmp.replace(path)
-    return path
+    """Atomically; if the disk is full, the temp file is gone and one smaller retry tells why."""
+    text = json.dumps(record, indent=2, sort_keys=False, default=float) + "\n"
+    path = Path(run_dir) / RECORD
+    try:
+        return atomic_write_text(path, text)
+    except OSError as err:
+        if record.get("status") == "running":
+            raise
+        # The final record matters most: retry compactly; if even that fails, say so on stderr.
+        try:
+            return atomic_write_text(path, json.dumps(record, default=float))
+        except OSError:
+            print(f"error: could not write {path} ({err}); the run's status is {record.get('status')}",
+                  file=sys.stderr)
+            raise err from None
+
+
+def read_record(run_dir: Path) -> dict | None:
+    """The record in run_dir, or None when there is none (or it is unreadable)."""
+    try:
+        record = json.loads((Path(run_dir) / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+class Heartbeat(pl.Callback):
+    """Refreshes the record's heartbeat after every training epoch (rank 0), so a reader on another host
+    can tell a live run from one that stopped without a word."""
+
+    def __init__(self, run_dir: Path, record: dict):
+        self.run_dir, self.record = Path(run_dir), record
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        if trainer.is_global_zero:
+            self.record["heartbeat"] = round(time.time(), 3)
+            write_record(self.run_dir, self.record)

@@ -11,8 +11,8 @@ draws the same initial weights as before (tests/test_behaviour_pins.py pins them
 """
 from __future__ import annotations
 
+import io
 import sys
-import time
 from functools import partial
 from pathlib import Path
 
@@ -26,8 +26,10 @@ from omegaconf import DictConfig, OmegaConf
 from ..data.cityscapes import ERFNET_CLASS_WEIGHTS
 from ..errors import ConfigError, GradgroupError
 from ..measure.complexity import complexity_report
+from .console import JobConsole, duration
+from .distributed import resolve_sync_batchnorm
 from .fitter import Fitter, test_and_summarise
-from .record import base_record, write_record
+from .lifecycle import RunLifecycle
 
 
 def instantiate_checked(node: DictConfig, **kwargs):
@@ -48,35 +50,52 @@ def describe(cfg: DictConfig) -> dict:
             "arm": cfg.arm, "seed": cfg.seed, "block": str(enc.block), "groups": enc.groups,
             "gradual": bool(enc.gradual), "preset": cfg.get("preset_name"),
             "paper": OmegaConf.to_container(cfg.paper) if cfg.paper is not None else None,
-            "gmacs_convention": str(cfg.complexity.convention), "input_hw": list(cfg.complexity.input_hw)}
+            "gmacs_convention": str(cfg.complexity.convention), "input_hw": list(cfg.complexity.input_hw),
+            "overrides": job_overrides()}
+
+
+def job_overrides() -> list[str]:
+    """The job's command-line overrides (a sweep's swept values included): what makes it one row of a
+    table (results/table.py groups on them, seeds aside)."""
+    try:
+        return [str(o) for o in HydraConfig.get().overrides.task]
+    except ValueError:  # train(cfg) called outside a Hydra app (tests, notebooks)
+        return []
 
 
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     """Run one experiment end to end and return its metrics record (also written to metrics.json)."""
     run_dir = Path(run_dir)
-    record = base_record(describe(cfg))
-    write_record(run_dir, record)
-    OmegaConf.save(cfg, run_dir / "config.yaml")
-    start = time.time()
+    life = RunLifecycle(run_dir, describe(cfg), cfg.ckpt_path)  # rank 0 writes the first record
+    record = life.record
+    if life.writer:
+        OmegaConf.save(cfg, run_dir / "config.yaml")
+    console = JobConsole(job_prefix(cfg), stream=None if life.writer else io.StringIO())  # DDP: rank 0 prints
+    console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}")
     try:
-        record.update(_run(cfg, run_dir), status="ok")
-    except BaseException as err:  # KeyboardInterrupt too: the record must say the job did not finish
-        record.update(status="failed", error=f"{type(err).__name__}: {err}")
-        raise
+        with life.guard():  # records ok / failed (signals, NaN, crashes), wall_s summed over resumes
+            record.update(_run(cfg, run_dir, console, life))
     finally:
-        record["wall_s"] = round(time.time() - start, 2)
-        write_record(run_dir, record)
         finish_wandb(record)
+    arm = f" [{record['arm']}]" if record.get("arm") else ""
+    console.say(f"done {record['label']}{arm}: mIoU {record['miou']:.2f}  params {record['params']:,}  "
+                f"GMACs {record['gmacs']:.3f} ({record['gmacs_convention']})  in {duration(record['wall_s'])}"
+                f"  -> {run_dir / 'metrics.json'}")
     return record
 
 
-def _run(cfg: DictConfig, run_dir: Path) -> dict:
-    pl.seed_everything(cfg.seed, workers=True)
+def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle) -> dict:
+    check_run_settings(cfg)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)  # the header line already names the seed
     set_threads(cfg.threads)
     spec = instantiate_checked(cfg.model)
     # Counting builds the deployable model, which also rejects a bad model recipe before any data is read.
     complexity = complexity_report(spec.deployable().build(), tuple(cfg.complexity.input_hw),
                                    str(cfg.complexity.convention))
+    # Instead of Lightning's model summary (off in conf/trainer/default.yaml), whose FLOPs column reads 0.
+    hw = cfg.complexity.input_hw
+    console.say(f"model {cfg.label}: {complexity['params']:,} params, {complexity['gmacs']:.3f} GMACs "
+                f"@ {hw[1]}x{hw[0]} ({cfg.complexity.convention}, deployed)")
     gradual = instantiate_checked(cfg.grouping.callback) if cfg.grouping.callback is not None else None
     if gradual is not None and not spec.has_gradual:
         raise ConfigError(f"grouping=gradual: {cfg.name} has no grouped 1x1 convs to anneal (model.encoder.block="
@@ -84,13 +103,17 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
     datamodule = instantiate_checked(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")  # validates the data root and every file before training starts
-    fitter = Fitter(datamodule=datamodule, make_module=instantiate(cfg.module), make_trainer=instantiate(cfg.trainer),
-                    make_loggers=partial(make_loggers, cfg), callbacks=make_callbacks(cfg),
-                    gradual_callback=gradual, class_weights=class_weights(str(cfg.loss.weights), datamodule))
+    bar = show_progress_bar(cfg)
+    fitter = Fitter(datamodule=datamodule, make_module=instantiate(cfg.module),
+                    make_trainer=instantiate(cfg.trainer, enable_progress_bar=bar, **trainer_overrides(cfg)),
+                    make_loggers=partial(make_loggers, cfg), callbacks=make_callbacks(cfg, bar, console),
+                    gradual_callback=gradual, class_weights=class_weights(str(cfg.loss.weights), datamodule),
+                    run_callbacks=[life.heartbeat()])
     procedure = instantiate_checked(cfg.procedure)
     module, trainer, extra = procedure.run(spec, fitter, run_dir, ckpt_path=cfg.ckpt_path)
     return {
         **test_and_summarise(module, trainer, datamodule),
+        **datamodule.label_resolution_record("val"),  # what the mIoU was scored at (full | half | label_hw)
         "params": complexity["params"],
         "gmacs": complexity["gmacs"],
         "epochs": trainer.current_epoch,
@@ -98,6 +121,28 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
                         "last": str(run_dir / "checkpoints" / "last.ckpt")},
         **extra,
     }
+
+
+def check_run_settings(cfg: DictConfig) -> None:
+    """What the schema cannot type: epochs are counts >= 1 (the poly lr schedule and the alpha schedule
+    need an end, so Lightning's -1 = "forever" is refused), the seed fits numpy's seeding range."""
+    epochs = {"trainer.max_epochs": cfg.trainer.get("max_epochs")}
+    for key in ("phase1_epochs", "phase2_epochs"):
+        if key in cfg.procedure:
+            epochs[f"procedure.{key}"] = cfg.procedure[key]
+    for key, value in epochs.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{key}={value!r} is invalid; expected a whole number of epochs >= 1 (training "
+                              "schedules need an end, so -1 for 'no limit' is not supported)")
+    if not 0 <= int(cfg.seed) < 2**32:
+        raise ConfigError(f"seed={cfg.seed} is invalid; expected an integer in [0, 2**32)")
+
+
+def trainer_overrides(cfg: DictConfig) -> dict:
+    """`trainer.sync_batchnorm: auto` (trainer=ddp) becomes SyncBatchNorm on GPUs only: it has no CPU kernel."""
+    if "sync_batchnorm" not in cfg.trainer:
+        return {}
+    return {"sync_batchnorm": resolve_sync_batchnorm(cfg.trainer.sync_batchnorm, cfg.trainer.get("accelerator"))}
 
 
 def set_threads(threads: int | None) -> None:
@@ -117,14 +162,30 @@ def class_weights(kind: str, datamodule) -> torch.Tensor | None:
     return torch.as_tensor(datamodule.compute_class_weights(), dtype=torch.float32)  # histogram
 
 
-def make_callbacks(cfg: DictConfig) -> list:
-    """The `callbacks` nodes; the progress bar only where the trainer shows one, media only with wandb."""
-    skip = set()
-    if not cfg.trainer.get("enable_progress_bar", True):
-        skip.add("progress_bar")
+def job_prefix(cfg: DictConfig) -> str:
+    """`[<job number> <experiment>]` on every console line of a sweep's job (parallel jobs share a terminal)."""
+    try:
+        hc = HydraConfig.get()
+    except ValueError:
+        return ""
+    arm = f" {cfg.arm}" if cfg.arm else ""  # demo/dg4_gradual is table3/dg4 with the gradual arm
+    # mode is None in a config composed outside a Hydra app (the tests' compose_config)
+    return f"[{hc.job.num} {cfg.name}{arm}]" if getattr(hc.mode, "name", None) == "MULTIRUN" else ""
+
+
+def show_progress_bar(cfg: DictConfig) -> bool:
+    """A progress bar only for an interactive single run: on a file, a pipe or beside other jobs of a sweep
+    it would print garbled partial lines; the console's epoch lines (training/console.py) stand in."""
+    return bool(cfg.trainer.get("enable_progress_bar", True)) and sys.stdout.isatty() and not job_prefix(cfg)
+
+
+def make_callbacks(cfg: DictConfig, bar: bool = False, console: JobConsole | None = None) -> list:
+    """The `callbacks` nodes; the progress bar or else the console's epoch lines, media only with wandb."""
+    skip = {"console"} if bar else {"progress_bar"}
     if str(cfg.logger.wandb.mode) == "disabled":
         skip.add("wandb_media")
-    return [instantiate_checked(node) for key, node in cfg.callbacks.items() if node is not None and key not in skip]
+    return [instantiate_checked(node, **({"console": console} if key == "console" and console else {}))
+            for key, node in cfg.callbacks.items() if node is not None and key not in skip]
 
 
 def make_loggers(cfg: DictConfig, run_dir: Path, suffix: str = "") -> list:
@@ -136,7 +197,11 @@ def make_loggers(cfg: DictConfig, run_dir: Path, suffix: str = "") -> list:
         make = instantiate(wb, mode=str(wb.mode), group=wb.group or _sweep_name(), tags=tags,
                            name=f"{cfg.name}-seed{cfg.seed}{suffix}", job_type=cfg.table or "train")
         # `config` is also instantiate()'s own first parameter: pass it to the partial instead.
-        loggers.append(make(save_dir=str(run_dir), config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)))
+        logger = make(save_dir=str(run_dir), config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+        # Lightning always passes anonymous=None to wandb.init, which wandb >= 0.22 answers with "The anonymous
+        # setting has no effect" on every run; the argument means nothing, so it is not passed.
+        logger._wandb_init.pop("anonymous", None)
+        loggers.append(logger)
     return loggers
 
 

@@ -1,0 +1,123 @@
+"""`gradgroup-export`: a trained run (or an experiment's random weights) as a deployable ONNX package.
+
+    gradgroup-export RUN_DIR [--int8] [--calib N] [--val N] [--out DIR]
+    gradgroup-export experiment=NAME [OVERRIDE...] [--int8] [--out DIR]
+
+docs/paper.md section 5 (runtime). Takes the deployable model (gradual convs already grouped): a run
+dir's checkpoints/converted.pt, else its checkpoints/last.ckpt; or, for experiment=NAME, random weights
+(latency does not depend on them). Applies the exact inference rewrites of gradgroup.deploy (BN folded,
+sub-pixel output layer) and writes DIR/model.onnx ("image" -> "logits"), model.labels.onnx
+("image" -> "labels") and export.json, which records max_abs_diff and argmax agreement against PyTorch on
+real val images of the run's data module. --int8 adds model.int8.onnx (ONNX Runtime static quantization
+calibrated on N train images) and the mIoU it costs. DIR defaults to RUN_DIR/export (or export/NAME).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from omegaconf import OmegaConf
+
+from ..config.compose import compose_config, register_resolvers
+from ..errors import ConfigError
+from .report import reports_user_errors
+
+PROG = "gradgroup-export"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    p.add_argument("target", metavar="RUN_DIR|experiment=NAME", help="a run dir, or experiment=NAME for random weights")
+    p.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="config overrides with experiment=NAME "
+                   "(e.g. preset=smoke)")
+    p.add_argument("--out", metavar="DIR", help="output dir (default: RUN_DIR/export, or export/NAME)")
+    p.add_argument("--int8", action="store_true", help="also write model.int8.onnx, calibrated on train images")
+    p.add_argument("--calib", type=int, default=32, metavar="N", help="train images to calibrate int8 on (default 32)")
+    p.add_argument("--val", type=int, default=None, metavar="N", help="val images to check on (default: all the "
+                   "data module loads)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads")
+    return p.parse_args(argv)
+
+
+def load_run(run_dir: Path):
+    """(config, deployable model with the run's weights, where they came from) of a run dir."""
+    from ..training.checkpoints import load_weights_file  # torch only past --help
+    from ..training.run import instantiate_checked
+
+    cfg_file = run_dir / "config.yaml"
+    if not run_dir.is_dir() or not cfg_file.is_file():
+        raise ConfigError(f"{run_dir} is not a run dir (no config.yaml in it); give the dir of one training job, "
+                          "e.g. outputs/<date>/<time> or multirun/<sweep>/<stamp>/<job>, or experiment=NAME")
+    register_resolvers()
+    cfg = OmegaConf.load(cfg_file)
+    spec = instantiate_checked(cfg.model)
+    converted, last = run_dir / "checkpoints" / "converted.pt", run_dir / "checkpoints" / "last.ckpt"
+    model = spec.deployable().build()
+    if converted.is_file():
+        blob = load_weights_file(converted, "RUN_DIR", "the converted.pt a finished gradual run writes")
+        state, source = blob.get("state_dict", {}), converted
+    elif last.is_file() and not spec.has_gradual:
+        blob = load_weights_file(last, "RUN_DIR", "the last.ckpt Lightning writes")
+        state = {k[len("model."):]: v for k, v in blob.get("state_dict", {}).items() if k.startswith("model.")}
+        source = last
+    else:
+        need = "checkpoints/converted.pt (a gradual run writes it when it finishes)" if spec.has_gradual \
+            else "checkpoints/converted.pt or checkpoints/last.ckpt"
+        raise ConfigError(f"{run_dir} has no checkpoint to export: expected {need}; train to the end first "
+                          "(gradgroup-train), or export random weights with experiment=NAME")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ConfigError(f"{source} does not hold the weights of {cfg.get('name')}'s deployable model "
+                          f"(missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]}); is it this run's?")
+    return cfg, model.eval(), {"checkpoint": str(source), "experiment": cfg.get("name")}
+
+
+@reports_user_errors(PROG)
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    import torch  # torch only past --help
+
+    from ..deploy.export import first_images
+    from ..deploy.package import export_deployment
+    from ..training.run import instantiate_checked
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.target.startswith("experiment="):
+        name = args.target.split("=", 1)[1]
+        cfg = compose_config([args.target, *args.overrides])
+        torch.manual_seed(0)
+        model = instantiate_checked(cfg.model).deployable().build().eval()
+        source, out = {"checkpoint": None, "experiment": name, "weights": "random"}, Path(args.out or f"export/{name}")
+    else:
+        if args.overrides:
+            raise ConfigError(f"overrides {args.overrides} apply to experiment=NAME only; a run dir has its config")
+        cfg, model, source = load_run(Path(args.target))
+        out = Path(args.out or Path(args.target) / "export")
+    data = instantiate_checked(cfg.data)
+    data.prepare_data()
+    data.setup("fit" if args.int8 else "validate")
+    val, seen = [], 0
+    for image, target in data.val_dataloader():
+        keep = image.shape[0] if args.val is None else min(image.shape[0], args.val - seen)
+        val.append((image[:keep], target[:keep]))
+        seen += keep
+        if args.val is not None and seen >= args.val:
+            break
+    calib = first_images(data.train_dataloader(), args.calib) if args.int8 else None
+    rec = export_deployment(model, out, val, data.num_classes, calib, args.threads, source)
+    print(json.dumps({k: rec[k] for k in ("fp32", "labels", "int8", "pytorch_miou", "passed") if k in rec}, indent=2))
+    print(f"wrote {out}/model.onnx, model.labels.onnx{', model.int8.onnx' if args.int8 else ''}, export.json",
+          file=sys.stderr)
+    if not rec["passed"]:
+        print(f"{PROG}: the fp32 export is outside tolerance (max_abs_diff <= {rec['thresholds']['max_abs_diff']}, "
+              f"argmax agreement >= {rec['thresholds']['argmax_agreement']}): see {out}/export.json", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

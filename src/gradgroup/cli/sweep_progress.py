@@ -1,0 +1,106 @@
+"""A Hydra callback that makes a sweep say where it writes, how far it is, and what is left to do.
+
+Registered in conf/train.yaml under `hydra.callbacks.sweep_progress` (Hydra's documented callback API:
+on_multirun_start / on_job_end / on_multirun_end). At the start: the sweep dir and the number of jobs.
+After each job: how many jobs finished and failed, with an ETA from the finished jobs' wall times. At
+the end: the totals, the command that builds the table (the Makefile runs it itself) and one
+`wandb sync` hint covering every offline run under the sweep dir, the table's summary run included.
+
+The counts come from the jobs' metrics.json files (via results/records.py), not from this process:
+under the joblib and submitit launchers `on_job_end` runs in the worker that ran the job, and the files
+are the one thing all workers see. Light: no torch, so `gradgroup-train --help` stays fast.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from ..errors import GradgroupError
+from ..results.records import load_runs
+
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(max(seconds, 0)))
+    return f"{s}s" if s < 60 else f"{s // 60}m{s % 60:02d}s" if s < 3600 else f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def count_jobs(config: DictConfig) -> int | None:
+    """How many jobs the basic sweeper will launch (the product of the swept values); None for others."""
+    if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
+        return None
+    # Hydra's own parser and product, so the count matches what the sweeper does (incl. range(), choices).
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
+    try:
+        overrides = OverridesParser.create().parse_overrides(params + list(config.hydra.overrides.task))
+        return sum(len(batch) for batch in BasicSweeper.split_arguments(overrides, None))
+    except Exception:  # a sweep syntax only the real run resolves: go on without a total
+        return None
+
+
+def parallel_jobs(config: DictConfig) -> int:
+    """Jobs running at once: joblib's n_jobs, submitit's array_parallelism, else 1."""
+    launcher = config.hydra.get("launcher") or {}
+    for key in ("n_jobs", "array_parallelism"):
+        value = launcher.get(key)
+        if isinstance(value, int) and value > 0:
+            return value
+    return 1
+
+
+class SweepProgress(Callback):
+    def __init__(self) -> None:
+        self.sweep_dir: Path | None = None
+        self.total: int | None = None
+        self.parallel = 1
+        self.start = 0.0
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # State set here travels to the workers: Hydra pickles its callbacks into every launched job.
+        self.sweep_dir = Path(str(config.hydra.sweep.dir))
+        self.total = count_jobs(config)
+        self.parallel = parallel_jobs(config)
+        self.start = time.time()
+        jobs = f"{self.total} jobs" if self.total is not None else "jobs"
+        at_once = f", {self.parallel} at a time" if self.parallel > 1 else ""
+        print(f"sweep: {jobs}{at_once} -> {self.sweep_dir}", flush=True)
+
+    def _runs(self) -> list[dict]:
+        try:
+            return load_runs([self.sweep_dir]) if self.sweep_dir is not None else []
+        except GradgroupError:  # no metrics.json yet (every job so far failed before writing one)
+            return []
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        if self.sweep_dir is None:  # a single run (no multirun start): nothing to count
+            return
+        runs = self._runs()
+        done = [r for r in runs if r.get("status") in ("ok", "failed")]
+        failed = sum(1 for r in done if r.get("status") == "failed")
+        total = self.total if self.total is not None else len(runs)
+        line = f"sweep: {len(done)}/{total} jobs finished, {failed} failed"
+        times = [float(r["wall_s"]) for r in done if isinstance(r.get("wall_s"), (int, float))]
+        left = total - len(done)
+        if times and left > 0:  # the mean finished job's time, for the jobs left, `parallel` at a time
+            line += f", ETA {_duration(sum(times) / len(times) * left / self.parallel)}"
+        print(f"{line} ({_duration(time.time() - self.start)} elapsed)", flush=True)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        runs = self._runs()
+        failed = [r for r in runs if r.get("status") != "ok"]
+        print(f"sweep done in {_duration(time.time() - self.start)}: {len(runs) - len(failed)} ok, "
+              f"{len(failed)} failed -> {self.sweep_dir}", flush=True)
+        for r in failed:
+            print(f"  failed: {Path(r['_path']).parent} ({r.get('error') or r.get('status')})", flush=True)
+        print(f"table: gradgroup-table {self.sweep_dir}", flush=True)
+        if any(self.sweep_dir.rglob("offline-run-*")):
+            print(f"wandb: offline runs under the sweep dir; upload them (after `wandb login`) with "
+                  f"wandb sync $(find {self.sweep_dir} -type d -name 'offline-run-*')", flush=True)

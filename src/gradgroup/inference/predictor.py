@@ -1,0 +1,93 @@
+"""Weights -> a predictor: normalized images [N,3,H,W] in, logits [N,C,h,w] out, on PyTorch or onnxruntime.
+
+Sources (see the eval/predict CLIs): a Lightning checkpoint of a run (its `state_dict` under `model.`,
+the network rebuilt from the run's model recipe), a `converted.pt` (`model_kwargs` + `state_dict`, the
+deployable grouped network of gradual grouping, docs/paper.md section 4), or an exported ONNX model
+(input "image" float32 NCHW normalized, dynamic batch; output "logits" [N,19,H,W]). Weights are read
+with `torch.load(weights_only=True)` only, so a file handed in cannot run code.
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import torch
+
+from ..errors import ConfigError
+from ..models import ModelSpec
+
+_EXPECTED = "a run dir, a Lightning .ckpt of a run, a converted.pt or an exported .onnx"
+
+
+def load_weights_file(path: Path, key: str, expected: str) -> dict:
+    """The dict in `path`, tensors and plain containers only (torch.load weights_only=True: no code runs).
+
+    inference/ sits beside training/, not above it, so it has its own copy of training/checkpoints.py's
+    loader; a missing, truncated or foreign file is one ConfigError naming it."""
+    if not Path(path).is_file():
+        raise ConfigError(f"{key}: {path} does not exist; give {expected}.")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError(f"{key}: {path} cannot be read as a weights file ({first}); give {expected}. "
+                          "Only tensors and plain containers are loaded, never code.") from None
+    if not isinstance(blob, dict):
+        raise ConfigError(f"{key}: {path} holds a {type(blob).__name__}, not a checkpoint dict; give {expected}.")
+    return blob
+
+
+def _load_strict(model: torch.nn.Module, state: dict) -> str | None:
+    """None when `state` fits `model` exactly, else the first line of the mismatch."""
+    try:
+        model.load_state_dict(state, strict=True)
+        return None
+    except RuntimeError as err:
+        return err.args[0].splitlines()[0] + " " + " ".join(err.args[0].splitlines()[1:2])
+
+
+def model_from_lightning(path: Path, spec_kwargs: dict) -> torch.nn.Module:
+    """The network of a run's Lightning checkpoint: the training recipe (gradual convs masked) or, for a
+    phase-2 or converted fit, the deployable one, whichever the state_dict fits exactly."""
+    blob = load_weights_file(path, "SOURCE", _EXPECTED)
+    state = {k[len("model."):]: v for k, v in blob.get("state_dict", {}).items() if k.startswith("model.")}
+    if not state:
+        raise ConfigError(f"SOURCE: {path} has no model weights (no 'model.*' keys in its state_dict); give {_EXPECTED}.")
+    spec = ModelSpec(**spec_kwargs)
+    problems = []
+    for candidate in (spec, spec.deployable()):
+        model = candidate.build()
+        problem = _load_strict(model, state)
+        if problem is None:
+            return model
+        problems.append(problem)
+    raise ConfigError(f"SOURCE: {path} does not fit the model recipe of its run's config.yaml ({problems[0]}); "
+                      "is it a phase-1 (encoder-only) checkpoint? Give the run dir or its checkpoints/last.ckpt.")
+
+
+def model_from_converted(path: Path) -> tuple[torch.nn.Module, dict]:
+    """The deployable network of a converted.pt (or any {'model_kwargs', 'state_dict'} file) and its kwargs."""
+    blob = load_weights_file(path, "SOURCE", _EXPECTED)
+    if "model_kwargs" not in blob or "state_dict" not in blob:
+        raise ConfigError(f"SOURCE: {path} has no 'model_kwargs'/'state_dict'; a .pt source must be a converted.pt "
+                          f"as training writes it; give {_EXPECTED}.")
+    spec = ModelSpec(**blob["model_kwargs"])
+    model = spec.build()
+    problem = _load_strict(model, blob["state_dict"])
+    if problem is not None:
+        raise ConfigError(f"SOURCE: {path}: its state_dict does not fit its own model_kwargs ({problem}).")
+    return model, spec.kwargs()
+
+
+class TorchPredictor:
+    """A network in eval mode on `device`; returns float32 logits on the CPU."""
+
+    backend = "torch"
+
+    def __init__(self, model: torch.nn.Module, device: str = "cpu"):
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
+
+    @torch.inference_mode()
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images.to(self.device, non_blocking=True)).float().cpu()

@@ -1,0 +1,65 @@
+"""DDP that works on CPU and GPU: one writer, every evaluation image counted exactly once.
+
+- Rank: Lightning's subprocess launcher starts ranks > 0 as fresh copies of the command, with
+  LOCAL_RANK / NODE_RANK (or RANK from torchrun / SLURM) in their environment. Only global rank 0
+  writes metrics.json, converted.pt and prints; `is_rank_zero` tells before any Trainer exists.
+- Evaluation: Lightning's DistributedSampler pads the val set to a multiple of the world size by
+  repeating images, so with 5 images on 2 ranks one is scored twice. `eval_once` gives the val/test
+  loaders a sampler that splits the images without padding (rank r takes images r, r+W, ...);
+  torchmetrics then sums the per-rank confusion matrices, so the mIoU is that of a single process.
+- SyncBatchNorm only where it exists: `sync_batchnorm: auto` (conf/trainer/ddp.yaml) means "on GPUs".
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+
+
+def is_rank_zero() -> bool:
+    """Global rank 0 (or not distributed), from the launcher's environment variables."""
+    if "RANK" in os.environ:  # torchrun, and Lightning's own children on multi-node runs
+        return int(os.environ["RANK"]) == 0
+    if int(os.environ.get("SLURM_NTASKS", 1)) > 1:  # srun starts one task per rank
+        return int(os.environ.get("SLURM_PROCID", 0)) == 0
+    return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+class EvalOnceSampler(DistributedSampler):
+    """Indices rank, rank + W, ... of the dataset: no padding, no shuffling; W and rank read at iteration
+    (the process group exists only once Lightning has launched). A DistributedSampler, so Lightning
+    keeps it instead of substituting its padded one."""
+
+    def __init__(self, dataset):
+        super().__init__(dataset, num_replicas=1, rank=0, shuffle=False, drop_last=False)
+
+    def __iter__(self):
+        world, rank = _world()
+        return iter(range(rank, len(self.dataset), world))
+
+    def __len__(self) -> int:
+        world, rank = _world()
+        return len(range(rank, len(self.dataset), world))
+
+
+def eval_once(loader: DataLoader) -> DataLoader:
+    """The same loader, each image on exactly one rank."""
+    return DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=EvalOnceSampler(loader.dataset),
+                      num_workers=loader.num_workers, pin_memory=loader.pin_memory,
+                      persistent_workers=loader.persistent_workers, worker_init_fn=loader.worker_init_fn,
+                      collate_fn=loader.collate_fn)
+
+
+def resolve_sync_batchnorm(value, accelerator) -> bool:
+    """`auto`: SyncBatchNorm on GPUs only (it has no CPU implementation); otherwise the given bool."""
+    if str(value) != "auto":
+        return bool(value)
+    return str(accelerator) in ("gpu", "cuda") or (str(accelerator) == "auto" and torch.cuda.is_available())

@@ -1,0 +1,155 @@
+"""Exact resume: the random streams a run draws from travel in its checkpoints, and its history survives.
+
+Lightning restores weights, optimiser, schedulers, loop counters and callback state (the alpha schedule
+of grouping/callback.py included) from `ckpt_path`, but not the random number generators that decide
+what comes next: torch's (dropout, the train sampler's permutation, each DataLoader's base seed), numpy's,
+Python's, and the augmentation pipeline's own (albumentations gives every transform its own generators).
+`RngState` stores all of them in every checkpoint and puts them back before the first resumed epoch
+draws anything, the idea of Lightning's former fault-tolerant training. With `data.num_workers=0` (and
+whenever worker seeds derive from torch's generator) a run killed at any point and resumed from its last
+checkpoint then produces the same numbers as one that never stopped (tests/test_resume.py).
+
+A run resumed in place keeps its whole csv history: `AppendingCSVLogger` appends to metrics.csv, and
+`trim_history` first drops the rows logged after the checkpoint (the epoch the kill interrupted).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import random
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.loggers.csv_logs import ExperimentWriter
+
+from .atomic import atomic_write_text
+
+STATE_KEY = "gradgroup_rng_states"
+
+
+# ------------------------------------------------------------------------------------------- RNG streams
+def _augment_generators(transform) -> list:
+    """Every albumentations object with its own generators in a PairTransform, in a fixed order."""
+    found, todo = [], [getattr(transform, "compose", None)]
+    while todo:
+        node = todo.pop(0)
+        if node is None:
+            continue
+        if hasattr(node, "random_generator") and hasattr(node, "py_random"):
+            found.append(node)
+        todo.extend(getattr(node, "transforms", []) or [])
+    return found
+
+
+def capture_rng(transforms=()) -> dict:
+    """Plain containers and tensors only, so the checkpoint still loads with weights_only=True."""
+    _, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "cached": float(cached)},
+             "augment": [[(n.random_generator.bit_generator.state, n.py_random.getstate())
+                          for n in _augment_generators(t)] for t in transforms]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict, transforms=()) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(_tuples(state["python"]))
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    for saved, transform in zip(state.get("augment", []), transforms):
+        for (np_state, py_state), node in zip(saved, _augment_generators(transform)):
+            node.random_generator.bit_generator.state = np_state
+            node.py_random.setstate(_tuples(py_state))
+
+
+def _tuples(value):
+    """random.setstate wants tuples; a checkpoint may hand back lists."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+class RngState(pl.Callback):
+    """Saves the RNG streams in every checkpoint; restores them when training resumes from one.
+
+    `transforms` returns the pipelines whose generators matter (the train dataset's), looked up when
+    needed because the datamodule builds them in setup()."""
+
+    def __init__(self, transforms=lambda: ()):
+        self.transforms = transforms
+        self._pending: dict | None = None
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        checkpoint[STATE_KEY] = capture_rng(self.transforms())
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        self._pending = checkpoint.get(STATE_KEY)
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        # The first epoch after the restore, right before its loader iterator draws a seed and a permutation
+        # (not on_train_start: a run resumed at an epoch's end first finishes that epoch, building an
+        # iterator the uninterrupted run never built).
+        if self._pending is not None:
+            restore_rng(self._pending, self.transforms())
+            self._pending = None
+
+
+# ------------------------------------------------------------------------------------------- history
+class _AppendingWriter(ExperimentWriter):
+    """Lightning's CSV writer deletes an existing metrics.csv; this one continues it (same header)."""
+
+    def _check_log_dir_exists(self) -> None:
+        path = Path(self.metrics_file_path)
+        if path.is_file():
+            with path.open(newline="") as f:
+                self.metrics_keys = [k for k in next(csv.reader(f), []) if k]
+
+
+class AppendingCSVLogger(CSVLogger):
+    """CSVLogger that appends to the run's metrics.csv (train() clears it for a fresh run)."""
+
+    @property
+    def experiment(self):
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _AppendingWriter(log_dir=self.log_dir)
+        return self._experiment
+
+
+def trim_history(csv_path: Path, last_epoch: int | None) -> None:
+    """Keep metrics.csv rows up to `last_epoch` (the checkpoint's); None (a fresh run) removes the file."""
+    if not csv_path.is_file():
+        return
+    if last_epoch is None:
+        csv_path.unlink()
+        return
+    with csv_path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        fields, rows = reader.fieldnames or [], list(reader)
+    keep = [r for r in rows if not r.get("epoch") or float(r["epoch"]) <= last_epoch]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(keep)
+    atomic_write_text(csv_path, out.getvalue())
+
+
+def resume_fields(ckpt: dict, ckpt_path, run_dir: Path, previous: dict | None) -> dict:
+    """What the record says about a resumed run; `wall_s` of the interrupted part when resumed in place."""
+    fields = {"resumed_from": str(ckpt_path), "resumed_at_epoch": int(ckpt.get("epoch", 0))}
+    in_place = Path(ckpt_path).resolve().is_relative_to(run_dir.resolve())
+    if in_place and previous is not None:
+        prior = previous.get("wall_s")
+        if prior is None and previous.get("started") and previous.get("heartbeat"):
+            # killed: this part up to its last heartbeat, plus what it had itself resumed from
+            prior = float(previous["heartbeat"]) - float(previous["started"]) + \
+                float(previous.get("wall_s_before_resume") or 0.0)
+        fields["wall_s_before_resume"] = round(float(prior or 0.0), 2)
+        fields["resumed_runs"] = int(previous.get("resumed_runs", 0)) + 1
+    return fields
