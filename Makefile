@@ -45,11 +45,16 @@ BENCH_BACKENDS ?= --backend eager --backend optimized --backend compile --backen
 SWEEP_BENCH_BACKENDS ?= --backend eager --backend onnxruntime
 # Run a sweep file of sweeps/ into multirun/<name>/<timestamp>, time its models side by side into the
 # sweep dir's latency.json (gradgroup-bench), then build its table there (which reads only files).
+# RESUME=<sweep dir> reruns only that sweep's jobs without an ok record (same PRESET/ARGS as before);
+# FAIL_FAST=1 stops a sweep at its first failed job; ALLOW_FAILED=1 builds the table (exit 0) despite
+# failed jobs, which otherwise stop the target with exit status 1 (cli/sweep_callbacks.py).
+SWEEP_FLAGS = $(if $(RESUME),hydra.callbacks.sweep.resume=true) $(if $(FAIL_FAST),hydra.callbacks.sweep.fail_fast=true) \
+	$(if $(ALLOW_FAILED),hydra.callbacks.sweep.allow_failed=true)
 define sweep_and_table
-	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=multirun/$(1)/$$stamp; \
-	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name $(1) preset=$(PRESET) hydra.sweep.dir=$$dir $(LAUNCH_ARGS) $(ARGS) && \
+	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=$(if $(RESUME),$(RESUME),multirun/$(1)/$$stamp); \
+	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name $(1) preset=$(PRESET) hydra.sweep.dir=$$dir $(LAUNCH_ARGS) $(SWEEP_FLAGS) $(ARGS) && \
 	$(VENV)/bin/gradgroup-bench --sweep $$dir --size 1024x512 --threads $(BENCH_THREADS) $(SWEEP_BENCH_BACKENDS) $(BENCH_ARGS) && \
-	$(VENV)/bin/gradgroup-table $$dir $(TABLE_ARGS) $(2)
+	$(VENV)/bin/gradgroup-table $$dir $(if $(ALLOW_FAILED),--allow-failed) $(TABLE_ARGS) $(2)
 endef
 
 demo: install ## the trade-off demo: ERFNet, D*, DG4* direct and gradual at the quick preset, table + pareto.png
@@ -77,10 +82,10 @@ table5: install ## Table 5 (selective variants)
 	$(call sweep_and_table,table5)
 
 ablation: install ## does gradual grouping help? direct vs gradual DG{2,4,8}*, D* ceiling, 3 seeds
-	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=multirun/ablation_gradual/$$stamp; \
-	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name ablation_gradual preset=$(PRESET) hydra.sweep.dir=$$dir $(LAUNCH_ARGS) $(ABLATION_ARGS) $(ARGS) && \
-	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name ablation_dense preset=$(PRESET) hydra.sweep.dir=$$dir/dense $(LAUNCH_ARGS) $(ABLATION_ARGS) $(ARGS) && \
-	$(VENV)/bin/gradgroup-table $$dir --no-latency $(TABLE_ARGS) && \
+	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=$(if $(RESUME),$(RESUME),multirun/ablation_gradual/$$stamp); \
+	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name ablation_gradual preset=$(PRESET) hydra.sweep.dir=$$dir $(LAUNCH_ARGS) $(SWEEP_FLAGS) $(ABLATION_ARGS) $(ARGS) && \
+	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name ablation_dense preset=$(PRESET) hydra.sweep.dir=$$dir/dense $(LAUNCH_ARGS) $(SWEEP_FLAGS) $(ABLATION_ARGS) $(ARGS) && \
+	$(VENV)/bin/gradgroup-table $$dir --no-latency $(if $(ALLOW_FAILED),--allow-failed) $(TABLE_ARGS) && \
 	$(VENV)/bin/gradgroup-ablation $$dir --out $$dir/ablation.md \
 	  --header "Produced by \`make ablation PRESET=$(PRESET)\` on $$(nproc) CPU cores ($$(uname -m)), $$(date -u +%Y-%m-%d)."
 

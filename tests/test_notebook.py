@@ -39,7 +39,7 @@ def test_make_notebook_command_writes_an_html_report_with_training_curves(tmp_pa
     runs = sorted(p.parent for p in sweep.rglob("metrics.json"))
     for i, run in enumerate(runs[:3]):
         _csv_log(run, epochs=4, gradual=i == 2)
-    assert table_cli.main([str(sweep), "--no-latency", "--wandb", "disabled"]) == 0
+    assert table_cli.main([str(sweep), "--no-latency", "--wandb", "disabled", "--allow-failed"]) == 0
     # The Makefile's command, with the sweep handed over as it does it.
     env = {**os.environ, "GRADGROUP_SWEEP": str(sweep)}
     proc = subprocess.run([str(Path(sys.executable).parent / "jupyter"), "nbconvert", "--execute", "--to", "html",

@@ -6,7 +6,10 @@ measured latency that `gradgroup-bench --sweep DIR` left in DIR/latency.json, an
 a budget.
 
     gradgroup-table SWEEP_DIR [SWEEP_DIR ...] [--budget-gmacs X] [--budget-ms Y] [--out DIR]
-                    [--no-latency] [--latency-backend B] [--wandb {offline,online,disabled}]
+                    [--no-latency] [--latency-backend B] [--wandb {offline,online,disabled}] [--allow-failed]
+
+Exit status: 0 when every job is ok; 1 when some failed or were killed (the table is still written and
+lists them; --allow-failed exits 0 then); 2 for a user error (no such dir, no metrics.json).
 
 A light command: it never imports torch; matplotlib and wandb load only to draw and to log.
 """
@@ -40,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     env_mode = os.environ.get("WANDB_MODE", "offline")  # respect a session-wide choice (tests: disabled)
     ap.add_argument("--wandb", choices=WANDB_MODES, default=env_mode if env_mode in WANDB_MODES else "offline",
                     help="summary run mode; offline writes under OUT/wandb (default: $WANDB_MODE or offline)")
+    ap.add_argument("--allow-failed", action="store_true",
+                    help="exit 0 even when some jobs failed or were killed (they are listed either way)")
     return ap
 
 
@@ -64,11 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="replace")  # ★ and ± on an ASCII terminal must not crash us
     print(md)
     n_failed = sum(1 for r in runs if not is_ok(r))
+    status = 1 if n_failed and not args.allow_failed else 0  # a script or CI sees the failures
     print(f"{len(runs)} runs ({n_failed} failed) -> {out / 'results.csv'}, results.md, pareto.png")
     if line:
         print(line)
     if args.wandb == "disabled":
-        return 0
+        return status
     from ..results.wandb_summary import log_wandb  # wandb takes seconds to import: only when logging
     from .quiet import install as quiet_console  # light: no per-run wandb banner; the sweep printed the sync hint
 
@@ -79,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                   "budget_gmacs": args.budget_gmacs, "budget_ms": args.budget_ms})
     except Exception as e:  # the files above are the product; a logger problem is only a warning
         print(f"warning: wandb logging failed: {e}", file=sys.stderr)
-    return 0
+    return status
 
 
 if __name__ == "__main__":

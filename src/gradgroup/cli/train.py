@@ -1,12 +1,18 @@
 """`gradgroup-train`: train, test and measure one experiment (or a `-m` sweep of them); write run dirs.
 
 A thin Hydra app around `gradgroup.training.run.train`, which the tests call directly. In a multirun a
-failed job records its error in metrics.json and lets the sweep go on; a single run exits non-zero
-(status 2 for a user error, with the message naming the key or file).
+failed job records its error in metrics.json and lets the sweep go on (unless
+`hydra.callbacks.sweep.fail_fast=true`), and the sweep exits 1 if any job failed (cli/sweep_callbacks.py);
+a resumed sweep skips jobs already `ok`. A single run exits non-zero: 2 for a user error (the message
+names the key or file), 1 for a crash or a non-finite result, 143 / 130 when stopped by SIGTERM / SIGINT.
+Under `trainer=ddp` inside a sweep, this job's ranks > 0 are started as a single run of this job.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import traceback
 from pathlib import Path
 
@@ -14,11 +20,11 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import to_absolute_path
-from omegaconf import DictConfig
+from omegaconf import DictConfig, read_write
 
 from ..config.compose import CONF_DIR, register_resolvers
 from ..errors import GradgroupError
-from . import quiet
+from . import quiet, sweep_callbacks
 from .report import fail
 
 log = logging.getLogger("gradgroup.train")
@@ -44,27 +50,80 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
     from ..training.run import train
 
+    from ..training.record import read_record  # with train: torch loads only once a run really starts
+
     quiet.install()  # here, in the job's own process (joblib/submitit workers too), after Lightning's import
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     _absolute_data_paths(cfg)
+    if _is_multirun() and sweep_callbacks.setting("resume"):
+        done = read_record(run_dir)
+        if done and done.get("status") == "ok":
+            print(f"skip {run_dir.name}: already ok (mIoU {done.get('miou')}) in a resumed sweep", flush=True)
+            return done.get("miou")
+    ddp_in_sweep = _is_multirun() and _ddp_ranks_run_this_job_only(cfg, run_dir)
     try:
-        record = train(cfg, run_dir)
+        with _fresh_ddp_environment(ddp_in_sweep):
+            record = train(cfg, run_dir)
     except GradgroupError as err:
+        if _is_multirun() and sweep_callbacks.setting("fail_fast"):
+            raise  # stops the sweep: the launcher does not start further jobs
         if _is_multirun():  # one failing job never stops the sweep; metrics.json says "failed"
             log.error("job failed, sweep continues: %s (run dir: %s)", err, run_dir)
             return None
         fail(f"{err}\n(run dir: {run_dir})")
     except Exception:
-        if _is_multirun():
+        if _is_multirun() and not sweep_callbacks.setting("fail_fast"):
             log.error("job failed, sweep continues:\n%s", traceback.format_exc())
             return None
         raise
     return record["miou"]  # train() printed the result line
 
 
+def _ddp_ranks_run_this_job_only(cfg: DictConfig, run_dir: Path) -> None:
+    """Lightning starts DDP ranks > 0 by rerunning this command (sys.argv, plus hydra.run.dir=<run dir>):
+    inside a sweep that would be the whole sweep again. Rewrite both to a single run of this job."""
+    strategy = str(cfg.trainer.get("strategy", ""))
+    if "ddp" not in strategy or "spawn" in strategy or "fork" in strategy:
+        return False
+    hc = HydraConfig.get()
+    keep, args = [], sys.argv[1:]
+    for i, a in enumerate(args):  # the config source (--config-dir/--config-name) stays; -m goes
+        if a in ("--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp"):
+            keep += [a, args[i + 1]]
+        elif a.startswith(("--config-dir=", "--config-name=", "--config-path=")):
+            keep.append(a)
+    sys.argv = [sys.argv[0], *keep, *hc.overrides.task, "hydra.mode=RUN"]
+    with read_write(hc.run):  # what Lightning appends as hydra.run.dir for the ranks it starts
+        hc.run.dir = str(run_dir)
+    return True
+
+
+@contextlib.contextmanager
+def _fresh_ddp_environment(active: bool):
+    """Each DDP job of a sweep gets its own process group and port: Lightning leaves MASTER_PORT,
+    WORLD_SIZE, ... in this process's environment and the group initialised, which the next job would
+    reuse (its ranks then fail to connect)."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        if active:
+            import torch.distributed as dist  # loaded by the job already; here only to tear its group down
+
+            if dist.is_available() and dist.is_initialized():
+                dist.destroy_process_group()
+            for key in ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "NODE_RANK", "LOCAL_RANK", "RANK"):
+                if key in saved:
+                    os.environ[key] = saved[key]
+                else:
+                    os.environ.pop(key, None)
+
+
 def main() -> None:
     quiet.install()
     _hydra_main()
+    if sweep_callbacks.EXIT_STATUS["code"]:  # a sweep with failed jobs (hydra.callbacks.sweep.allow_failed)
+        sys.exit(sweep_callbacks.EXIT_STATUS["code"])
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from typing import Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
+from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization.shape_inference import quant_pre_process
 from torch import nn
 from torchmetrics.classification import MulticlassJaccardIndex
 
@@ -66,9 +68,6 @@ class _Calibration:
 
 def quantize_int8(fp32_path, int8_path, calibration: Iterable[torch.Tensor]) -> Path:
     """Static int8 quantization of an fp32 ONNX model (QDQ, per-channel weights), calibrated on images."""
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
     int8_path = Path(int8_path)
     prepped = int8_path.with_suffix(".prep.onnx")
     quant_pre_process(str(fp32_path), str(prepped), skip_symbolic_shape=True)

@@ -8,17 +8,20 @@ layout reorders ONNX Runtime inserts belong to no layer and are listed as such).
 """
 from __future__ import annotations
 
+import ast
 import collections
 import json
 import tempfile
 import time
 from pathlib import Path
 
+import onnx
+import onnxruntime as ort
 import torch
 from torch import nn
 
 from ..measure.layer_costs import layer_macs, named_layers
-from .export import export_onnx
+from .export import export_onnx, quantize_int8
 from .rewrites import rewrite_for_inference
 from .runtimes import check_backend, ort_session
 
@@ -60,8 +63,6 @@ def _torch_times(module: nn.Module, x: torch.Tensor, runs: int) -> dict[str, flo
 
 def _onnx_times(path: Path, x: torch.Tensor, threads: int | None, runs: int) -> tuple[dict, dict]:
     """(ms per layer, ms per op type) from ONNX Runtime's profiler."""
-    import onnx
-
     owner: dict[str, str] = {}
     for node in onnx.load(str(path)).graph.node:
         meta = {p.key: p.value for p in node.metadata_props}
@@ -74,8 +75,6 @@ def _onnx_times(path: Path, x: torch.Tensor, threads: int | None, runs: int) -> 
     del session
     opts.enable_profiling = True
     opts.profile_file_prefix = str(path.with_suffix(""))
-    import onnxruntime as ort
-
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     for _ in range(runs + 1):
         session.run(None, {"image": x.numpy()})
@@ -95,8 +94,6 @@ def _onnx_times(path: Path, x: torch.Tensor, threads: int | None, runs: int) -> 
 
 def eval_list(text: str) -> list[str]:
     """The exporter's name scopes, stored as a Python list literal of strings."""
-    import ast
-
     value = ast.literal_eval(text) if text.startswith("[") else []
     return [str(v) for v in value]
 
@@ -119,8 +116,6 @@ def profile(model: nn.Module, backend: str, size: tuple[int, int], threads: int 
         path = export_onnx(rewrite_for_inference(model, labels=output == "labels"), workdir / "model.onnx",
                            output=output)
         if backend.endswith("int8"):
-            from .export import quantize_int8
-
             path = quantize_int8(path, workdir / "model.int8.onnx", [torch.randn(1, 3, 64, 128)])
         times, by_op = _onnx_times(path, x, threads, runs)
     total_ms, total_macs = sum(times.values()), sum(macs.values()) or 1

@@ -80,21 +80,25 @@ class FusedSeparable(nn.Module):
 
 class FusedDownsampler(nn.Module):
     """ERFNet's downsampler: BN folded into the conv; the pooled channels keep a scale and shift (the
-    scale may be negative, so it cannot move before the max)."""
+    scale may be negative, so it cannot move before the max), written as a depthwise 1x1 conv so ONNX
+    Runtime keeps the whole block, and the residual blocks after it, in its blocked NCHWc layout (a
+    per-channel Mul/Add would drop every following block back to NCHW, with a layout reorder each)."""
 
     def __init__(self, block: Downsampler):
         super().__init__()
-        n_conv = block.conv.out_channels
+        n_conv, n_pool = block.conv.out_channels, block.bn.num_features - block.conv.out_channels
         scale, shift = _bn_affine(block.bn)
         sub = nn.BatchNorm2d(n_conv, eps=block.bn.eps)
         sub.load_state_dict({k: v[:n_conv] if v.dim() else v for k, v in block.bn.state_dict().items()})
         self.conv = fold_bn(block.conv, sub.eval())
         self.pool = copy.deepcopy(block.pool)
-        self.register_buffer("pool_scale", scale[n_conv:].detach().clone().view(1, -1, 1, 1))
-        self.register_buffer("pool_shift", shift[n_conv:].detach().clone().view(1, -1, 1, 1))
+        self.pool_affine = nn.Conv2d(n_pool, n_pool, 1, groups=n_pool, bias=True)
+        with torch.no_grad():
+            self.pool_affine.weight.copy_(scale[n_conv:].view(-1, 1, 1, 1))
+            self.pool_affine.bias.copy_(shift[n_conv:])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(torch.cat([self.conv(x), self.pool(x) * self.pool_scale + self.pool_shift], 1))
+        return F.relu(torch.cat([self.conv(x), self.pool_affine(self.pool(x))], 1))
 
 
 class FusedUpsampler(nn.Module):

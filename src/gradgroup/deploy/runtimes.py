@@ -15,15 +15,18 @@ argmax over classes, for eager after the logits) or ``logits``.
 """
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
 
+import onnxruntime as ort
 import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .export import export_onnx, quantize_int8
 from .rewrites import rewrite_for_inference
 
 BACKENDS = ("eager", "optimized", "compile", "onnxruntime", "onnxruntime-int8")
@@ -44,11 +47,12 @@ def check_backend(name: str) -> None:
                                  "(none of c++, g++, clang++ on PATH); install one or drop this backend")
     if name.startswith("onnxruntime"):
         try:
-            import onnxruntime  # noqa: F401  (only to see whether it is installed)
-            import onnx  # noqa: F401
-        except ImportError:
+            missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+        except (ImportError, ValueError):  # a broken install counts as missing
+            missing = ["onnx", "onnxruntime"]
+        if missing:
             raise BackendUnavailable(f"--backend {name} needs the onnx and onnxruntime packages: "
-                                     "pip install onnx onnxruntime (make install does)") from None
+                                     "pip install onnx onnxruntime (make install does)")
 
 
 def _input(w: int, h: int, channels_last: bool = False) -> torch.Tensor:
@@ -58,8 +62,6 @@ def _input(w: int, h: int, channels_last: bool = False) -> torch.Tensor:
 
 def ort_session(path, threads: int | None):
     """An ONNX Runtime CPU session with every graph optimisation and `threads` intra-op threads."""
-    import onnxruntime as ort
-
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.intra_op_num_threads = threads or torch.get_num_threads()
@@ -83,8 +85,6 @@ def _torch(module: nn.Module, channels_last: bool) -> Callable:
 
 
 def _onnx(model: nn.Module, labels: bool, threads, workdir: Path, int8: bool, name: str) -> Callable:
-    from .export import export_onnx, quantize_int8  # onnx loads only for the ONNX backends
-
     path = workdir / f"{name.replace('/', '_')}.onnx"
     export_onnx(rewrite_for_inference(model, labels=labels), path, output="labels" if labels else "logits")
     if int8:

@@ -11,8 +11,8 @@ Conventions, the same in the CLI, the JSON, the tables and the README:
 - each figure is the median of the rounds, with the interquartile range (q3 - q1) as its spread: the
   median ignores the odd round a busy machine stretches, the IQR says how much the rounds disagreed;
 - GFLOP/s is 2 * MACs (exact convention, `measure.complexity`) / median time; the reference is a
-  square fp32 matmul (torch.mm) timed in the same rounds, so "fraction of the machine's matmul rate"
-  compares like with like. A result carries warnings when the spread or the load average says the
+  square fp32 matmul timed in the same rounds by each BLAS at hand (torch.mm; ONNX Runtime's MatMul),
+  the fastest taken, so "fraction of the machine's matmul rate" compares like with like. A result carries warnings when the spread or the load average says the
   numbers are not trustworthy.
 """
 from __future__ import annotations
@@ -24,13 +24,15 @@ import sys
 import time
 from typing import Callable, Mapping, Sequence
 
+import onnxruntime as ort
 import torch
+from onnx import TensorProto, helper
 
 from ..errors import ConfigError
 
 REFERENCE = "table3/erfnet"
-MATMUL = "_matmul"  # the reference entry's key among the timed runs
-MATMUL_N = 1024  # big enough to run at the BLAS's peak, small enough to take milliseconds
+MATMUL = "_matmul "  # prefix of the reference entries' keys among the timed runs
+MATMUL_N = 2048  # big enough to run near a BLAS's peak on 2 cores, small enough to take tens of ms
 NOISY_IQR = 0.10  # IQR / median above this marks a figure as noisy
 # prepare(W, H) -> a zero-argument callable that runs one batch-1 forward pass on a fixed input.
 Prepare = Callable[[int, int], Callable[[], object]]
@@ -68,9 +70,21 @@ def cpu_description() -> dict:
     return {"cpu": model, "simd": simd, "cpu_count": os.cpu_count()}
 
 
-def _matmul_run() -> Callable[[], object]:
+def _matmul_runs(threads: int | None) -> dict[str, Callable[[], object]]:
+    """Square fp32 matmuls by each BLAS at hand: torch.mm (MKL/oneDNN, which may not take its fastest
+    path on every vendor's CPU) and ONNX Runtime's MatMul (MLAS) when installed. The machine's matmul
+    rate is the fastest of them."""
     a, b = torch.randn(MATMUL_N, MATMUL_N), torch.randn(MATMUL_N, MATMUL_N)
-    return lambda: torch.mm(a, b)
+    runs: dict[str, Callable[[], object]] = {"torch.mm": lambda: torch.mm(a, b)}
+    spec = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [MATMUL_N, MATMUL_N]) for n in "ABC"]
+    graph = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["C"])], "matmul", spec[:2], spec[2:])
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or torch.get_num_threads()
+    session = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+                                   .SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    feed = {"A": a.numpy(), "B": b.numpy()}
+    runs["onnxruntime MatMul"] = lambda: session.run(None, feed)
+    return runs
 
 
 def _stats(samples: list[float]) -> tuple[float, float]:
@@ -134,10 +148,10 @@ def measure_latency(prepared: Mapping[str, Mapping[str, Prepare]], sizes: Sequen
         torch.set_num_threads(threads)
     load = [os.getloadavg()[0]] if hasattr(os, "getloadavg") else []
     samples: dict[str, dict[str, dict[str, list[float]]]] = {b: {} for b in prepared}
-    matmul: dict[str, list[float]] = {}
+    matmul: dict[str, dict[str, list[float]]] = {}
     for w, h in sizes:
         key = size_key(w, h)
-        runs = {MATMUL: _matmul_run()}
+        runs = {MATMUL + k: run for k, run in _matmul_runs(threads).items()}
         for backend, models in prepared.items():
             ordered = [reference, *(n for n in models if n != reference)]
             runs.update({f"{backend}\0{n}": models[n](w, h) for n in ordered})
@@ -145,7 +159,8 @@ def measure_latency(prepared: Mapping[str, Mapping[str, Prepare]], sizes: Sequen
             if progress else None
         with torch.inference_mode():
             times = time_interleaved(runs, rounds, warmup, report)
-        matmul[key] = times.pop(MATMUL)
+        for impl in [k for k in times if k.startswith(MATMUL)]:
+            matmul.setdefault(impl[len(MATMUL):], {})[key] = times.pop(impl)
         for k, v in times.items():
             backend, name = k.split("\0")
             samples[backend].setdefault(name, {})[key] = v
@@ -165,16 +180,19 @@ def measure_latency(prepared: Mapping[str, Mapping[str, Prepare]], sizes: Sequen
                 row["gflops"] = {k: 2 * macs[name][k] / (ms[k] * 1e6) for k in ms if k in macs[name]}
             rows[name] = row
         result[backend] = rows
-    mm = {k: 2 * MATMUL_N ** 3 / (_stats(v)[0] * 1e6) for k, v in matmul.items()}
+    rate = lambda ms: 2 * MATMUL_N ** 3 / (ms * 1e6)  # noqa: E731  GFLOP/s of one matmul
+    by_impl = {impl: {k: rate(_stats(v)[0]) for k, v in per.items()} for impl, per in matmul.items()}
+    keys = list(next(iter(matmul.values())))
+    mm = {k: max(v[k] for v in by_impl.values()) for k in keys}
     # The best round too: on a shared machine the median round of a 2-thread BLAS call is often stretched
     # by other processes, the fastest one is closest to what the cores can do.
-    peak = {k: 2 * MATMUL_N ** 3 / (min(v) * 1e6) for k, v in matmul.items()}
+    peak = {k: max(rate(min(per[k])) for per in matmul.values()) for k in keys}
     meta = {**cpu_description(), "threads": torch.get_num_threads(), "rounds": rounds, "warmup": warmup,
             "batch": 1, "statistic": "median", "spread": "IQR (q3 - q1, ms)", "size": "WxH",
             "torch": torch.__version__, "load_average": [round(v, 2) for v in load],
             "backends": list(prepared)}
     meta["warnings"] = _warnings(result, load, threads)
-    return {"by_backend": result, "matmul": {"gflops": mm, "peak_gflops": peak, "n": MATMUL_N}, "_meta": meta}
+    return {"by_backend": result, "matmul": {"gflops": mm, "peak_gflops": peak, "by_impl": by_impl, "n": MATMUL_N}, "_meta": meta}
 
 
 def single_backend(result: Mapping, backend: str) -> dict:
@@ -194,7 +212,8 @@ def markdown(result: Mapping) -> str:
     lines = [f"batch-1 inference latency: median ms (IQR) of {meta['rounds']} interleaved rounds, "
              f"{meta['cpu']} ({meta['simd']}), {meta['threads']} threads, torch {meta['torch']}; "
              f"speedup = ERFNet ms / model ms on the same backend; GFLOP/s = 2 x MACs / ms",
-             "matmul reference (fp32 torch.mm, n=%d): " % result["matmul"]["n"]
+             f"matmul reference (fp32, n={result['matmul']['n']}, fastest of "
+             f"{', '.join(result['matmul'].get('by_impl', {'torch.mm': 0}))}): "
              + ", ".join(f"{mm[k]:.1f} GFLOP/s (best round {result['matmul']['peak_gflops'][k]:.1f}) @ {k}"
                          for k in sizes)
              + f"; load average {meta['load_average']}",

@@ -7,6 +7,8 @@ checkpoints, logger internals or the models, so it imports nothing from training
 from __future__ import annotations
 
 import json
+import os
+import socket
 from pathlib import Path
 
 from ..errors import GradgroupError
@@ -38,8 +40,34 @@ def load_runs(sweep_dirs) -> list[dict]:
                 run = {"status": "failed", "error": f"unreadable metrics.json: {p}",
                        "experiment": str(p.parent.relative_to(d)) or d.name}
             run["_path"] = str(p)
-            runs.append(run)
+            runs.append(mark_if_gone(run))
     return runs
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def mark_if_gone(run: dict) -> dict:
+    """A record still "running" whose process is gone (SIGKILL, OOM killer, power loss) is "killed".
+
+    Checked for records written on this host (the pid and host travel in metrics.json); a record from
+    another host keeps "running" and its heartbeat (refreshed every epoch) says how fresh it is."""
+    pid = run.get("pid")
+    if run.get("status") != "running" or not isinstance(pid, int) or run.get("host") != socket.gethostname():
+        return run
+    if not _alive(pid):
+        run = {**run, "status": "killed",
+               "error": f"killed: process {pid} on {run['host']} is gone but its record says running "
+                        f"(last heartbeat {run.get('heartbeat')}); resume it with "
+                        f"ckpt_path=<run_dir>/checkpoints/last.ckpt"}
+    return run
 
 
 def is_ok(run: dict) -> bool:

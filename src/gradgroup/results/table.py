@@ -24,7 +24,21 @@ FIELDS = ["table", "experiment", "arm", "preset", "label", "family", "status", "
 NUMERIC = {"n", "miou", "miou_std", "params", "gmacs", "latency_ms", "speedup_vs_erfnet",
            "paper_miou", "paper_params", "paper_gmacs"}
 TABLE_ORDER = ["table3", "table4", "table5", "ablation"]  # the paper's order, then our ablations
-KEY = ["experiment", "arm", "preset", "status", "error"]  # one row per key; ok rows have error ""
+# One row per key; ok rows have error "". `config` is the job's overrides without its seed: runs that
+# differ in anything but the seed (optim.lr=5e-4 vs 1e-2) are separate rows, never "n=2 seeds".
+KEY = ["experiment", "arm", "preset", "config", "status", "error"]
+# Overrides that cannot change a result (where output goes, how it is shown) and the seed itself.
+NOT_CONFIG = ("seed", "ckpt_path", "logger.", "trainer.enable_progress_bar", "callbacks.console", "hydra.")
+
+
+def config_of(r: dict) -> str:
+    """The run's overrides (metrics.json `overrides`, from Hydra) minus the seed and output-only keys."""
+    keep = []
+    for o in r.get("overrides") or []:
+        key = str(o).split("=", 1)[0].lstrip("+~")
+        if not any(key == n or (n.endswith(".") and key.startswith(n)) for n in NOT_CONFIG):
+            keep.append(str(o))
+    return " ".join(sorted(keep))
 FIRST = ["table", "label", "family", "gmacs_convention", "input_hw", "label_resolution", "paper_miou", "paper_params",
          "paper_gmacs"]  # taken from a group's first run; the measured numbers are averaged
 
@@ -40,7 +54,7 @@ def _flat(r: dict, labels: dict) -> dict:
     paper = r.get("paper") if ok and isinstance(r.get("paper"), dict) else {}
     ious = r.get("class_iou") if ok and isinstance(r.get("class_iou"), dict) else {}
     return {"experiment": exp, "arm": r.get("arm") or "", "preset": r.get("preset") or "",
-            "status": "ok" if ok else "failed", "error": err, "seed": str(r.get("seed", "")),
+            "status": "ok" if ok else "failed", "error": err, "seed": str(r.get("seed", "")), "config": config_of(r),
             # A failed job may lack its label; borrow the one its experiment's other seeds report.
             "table": r.get("table") or "", "label": r.get("label") or labels.get(exp, exp),
             "family": r.get("family") or "", "gmacs_convention": ok and r.get("gmacs_convention") or "",
@@ -84,12 +98,27 @@ def aggregate(runs: list[dict]) -> list[dict]:
                                                if v is not None or (ok and not k.startswith("iou_"))})
         if ok:
             rows[-1]["params"] = None if rec["params"] is None else round(rec["params"])
+    _name_configs(rows)
 
     def order(r):  # the paper's: by table, most expensive first (ERFNet on top); failures last
         t, g = r["table"], num(r["gmacs"])
         return (r["status"] != "ok", TABLE_ORDER.index(t) if t in TABLE_ORDER else len(TABLE_ORDER),
                 t, -(g if g is not None else -1), r["experiment"], r["arm"])
     return sorted(rows, key=order)
+
+
+def _name_configs(rows: list[dict]) -> None:
+    """Rows of one experiment that differ in their overrides get the differing ones in their label."""
+    by_exp: dict = {}
+    for r in rows:
+        by_exp.setdefault((r["experiment"], r["arm"], r["preset"], r["status"]), []).append(r)
+    for same in by_exp.values():
+        configs = [set(r["config"].split()) for r in same]
+        if len({frozenset(c) for c in configs}) < 2:
+            continue
+        shared = set.intersection(*configs)
+        for r, c in zip(same, configs):
+            r["label"] = f"{r['label']} [{' '.join(sorted(c - shared)) or 'defaults'}]"
 
 
 def _at(value, wh: str):

@@ -91,10 +91,10 @@ class RngState(pl.Callback):
     def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
         self._pending = checkpoint.get(STATE_KEY)
 
-    def on_train_epoch_start(self, trainer, pl_module) -> None:
-        # The first epoch after the restore, right before its loader iterator draws a seed and a permutation
-        # (not on_train_start: a run resumed at an epoch's end first finishes that epoch, building an
-        # iterator the uninterrupted run never built).
+    def on_fit_start(self, trainer, pl_module) -> None:
+        # Right after Lightning restored the checkpoint and before the fit loop's setup_data() builds the
+        # first resumed epoch's loader iterator (its base seed and permutation come from torch's generator);
+        # later hooks (on_train_start, on_train_epoch_start) come after that iterator exists.
         if self._pending is not None:
             restore_rng(self._pending, self.transforms())
             self._pending = None

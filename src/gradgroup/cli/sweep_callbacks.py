@@ -1,0 +1,77 @@
+"""A Hydra callback that makes sweeps resumable, stoppable at the first failure, and honest in their exit.
+
+Registered in conf/train.yaml as `hydra.callbacks.sweep` (Hydra's callback API, on_multirun_start /
+on_multirun_end; beside the progress lines of cli/sweep_progress.py). Its settings:
+
+- `resume` (false): relaunch the same sweep into an existing sweep dir (`make table3 RESUME=<dir>`, or
+  `hydra.sweep.dir=<dir> hydra.callbacks.sweep.resume=true` with the same overrides): jobs whose run dir
+  already holds an `ok` record skip themselves (cli/train.py), the others run again. Without it, a sweep
+  dir that already holds records is refused, so two launches never share one (8 jobs, 4 records).
+- `fail_fast` (false): the first failing job stops the sweep. A failed job re-raises its error, and the
+  sweeper's batches shrink to one job (to `n_jobs` under joblib), so the sweeper stops after the batch
+  holding the failure instead of after all jobs.
+- `allow_failed` (false): the sweep command exits 1 when any job failed or was killed, unless this is set.
+
+The verdict comes from the jobs' metrics.json files (results/records.py), which every launcher's workers
+write; `main()` in cli/train.py turns it into the exit status. Hydra turns an exception raised in a
+callback into a warning, so a refusal here exits directly (status 2, cli/report.py).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, read_write
+
+from ..results.records import is_ok, load_runs
+from .report import fail
+
+EXIT_STATUS = {"code": 0}  # read by cli/train.py main() after Hydra returns
+
+
+def _records(sweep_dir: Path) -> list:
+    return load_runs([sweep_dir]) if sweep_dir.is_dir() and any(sweep_dir.rglob("metrics.json")) else []
+
+
+class SweepGuard(Callback):
+    def __init__(self, resume: bool = False, fail_fast: bool = False, allow_failed: bool = False):
+        self.resume, self.fail_fast, self.allow_failed = bool(resume), bool(fail_fast), bool(allow_failed)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        done = _records(sweep_dir)
+        if done and not self.resume:
+            fail(f"hydra.sweep.dir={sweep_dir} already holds {len(done)} run records: to continue that sweep "
+                 "add hydra.callbacks.sweep.resume=true (make <table> RESUME=<dir>); otherwise leave "
+                 "hydra.sweep.dir to its default, unique per launch", "gradgroup-train")
+        if self.fail_fast and "max_batch_size" in config.hydra.sweeper:
+            # The sweeper raises a failed job's error after its batch: one batch per job (per n_jobs in parallel).
+            n_jobs = int(config.hydra.launcher.get("n_jobs", 1) or 1)
+            with read_write(config.hydra.sweeper):
+                config.hydra.sweeper.max_batch_size = max(1, n_jobs)
+        if done:
+            n_ok = sum(is_ok(r) for r in done)
+            print(f"resuming {sweep_dir}: {n_ok} of {len(done)} recorded jobs are ok and will be skipped",
+                  flush=True)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        runs = _records(Path(str(config.hydra.sweep.dir)))
+        bad = [r for r in runs if not is_ok(r)]
+        if bad and not self.allow_failed:
+            EXIT_STATUS["code"] = 1
+            print(f"{len(bad)} of {len(runs)} jobs did not finish ok (exit status 1; "
+                  "hydra.callbacks.sweep.allow_failed=true to exit 0):", flush=True)
+            for r in bad:
+                print(f"  {Path(r['_path']).parent}: {r.get('status')}: "
+                      f"{str(r.get('error') or '').strip().splitlines()[0] if r.get('error') else ''}", flush=True)
+
+
+def setting(name: str, default=False):
+    """This job's sweep setting (`hydra.callbacks.sweep.<name>`), read inside a job of any launcher."""
+    try:
+        node = HydraConfig.get().callbacks.get("sweep")
+    except ValueError:
+        return default
+    return default if node is None else node.get(name, default)

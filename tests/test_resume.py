@@ -1,0 +1,65 @@
+"""Exact resume: a run killed with SIGKILL and resumed from its last.ckpt gives the uninterrupted run's numbers.
+
+Through the CLI, as a user would: one uninterrupted run; the same run killed (SIGKILL, no chance to clean
+up) once its first epoch's checkpoint exists, read back as `killed` (not `running` forever), then resumed
+in place with `ckpt_path=<run>/checkpoints/last.ckpt`. Every logged number (losses per step, val mIoU,
+alpha) and the final test must be bit-identical; the csv keeps the whole history; the record says where
+it resumed from and sums the wall time of both parts. DG4* with gradual grouping, so the alpha schedule,
+dropout, the sampler and the augmentation all draw on the restored state.
+"""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from gradgroup.results.records import load_runs
+from helpers import run_cli
+
+ARGS = ["preset=smoke", "experiment=table3/dg4", "grouping=gradual", "trainer.max_epochs=4",
+        "trainer.limit_val_batches=2"]
+
+
+def _rows(run_dir):
+    keys = ("epoch", "step", "train/loss_step", "val/miou", "grouping/alpha", "test/miou")
+    return [tuple(r.get(k) for k in keys) for r in csv.DictReader((run_dir / "csv" / "metrics.csv").open())]
+
+
+def _kill_after_first_checkpoint(run_dir, data_cache, cwd):
+    env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled"}
+    proc = subprocess.Popen([sys.executable, "-m", "gradgroup.cli.train", *ARGS, f"hydra.run.dir={run_dir}"],
+                            cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if last.is_file():  # written atomically: a file that exists is a whole checkpoint
+            epoch = torch.load(last, weights_only=True, map_location="cpu")["epoch"]
+            if 0 <= epoch < 3:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return epoch
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the run finished (or hung) before it could be killed mid-run")
+
+
+def test_sigkill_then_resume_is_bit_identical(data_cache, tmp_path):
+    whole = tmp_path / "whole"
+    run_cli(["gradgroup.cli.train", *ARGS, f"hydra.run.dir={whole}"], data_cache, tmp_path)
+
+    run = tmp_path / "killed"
+    killed_at = _kill_after_first_checkpoint(run, data_cache, tmp_path)
+    (stale,) = load_runs([run])
+    assert stale["status"] == "killed" and "resume it with ckpt_path" in stale["error"]
+
+    proc = run_cli(["gradgroup.cli.train", *ARGS, f"hydra.run.dir={run}",
+                    f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"], data_cache, tmp_path)
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (whole, run))
+    assert b["status"] == "ok" and b["resumed_from"].endswith("last.ckpt") and b["resumed_at_epoch"] == killed_at
+    assert b["miou"] == a["miou"] and b["test_loss"] == a["test_loss"] and b["class_iou"] == a["class_iou"]
+    assert _rows(run) == _rows(whole)  # the whole history, every number bit-identical
+    assert b["wall_s"] > b["wall_s_before_resume"] > 0, proc.stdout[-1000:]
