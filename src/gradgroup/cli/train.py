@@ -48,9 +48,8 @@ def _absolute_data_paths(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
+    from ..training.record import read_record  # (same reason: training/ imports torch)
     from ..training.run import train
-
-    from ..training.record import read_record  # with train: torch loads only once a run really starts
 
     quiet.install()  # here, in the job's own process (joblib/submitit workers too), after Lightning's import
     run_dir = Path(HydraConfig.get().runtime.output_dir)
