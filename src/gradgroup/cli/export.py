@@ -44,7 +44,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def load_run(run_dir: Path):
     """(config, deployable model with the run's weights, where they came from) of a run dir."""
-    from ..training.checkpoints import load_weights_file  # torch only past --help
+    from ..models.weights_file import load_weights_file  # torch only past --help
     from ..training.run import instantiate_checked
 
     cfg_file = run_dir / "config.yaml"

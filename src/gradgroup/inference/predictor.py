@@ -8,33 +8,15 @@ with `torch.load(weights_only=True)` only, so a file handed in cannot run code.
 """
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import torch
 
 from ..errors import ConfigError
 from ..models import ModelSpec
+from ..models.weights_file import load_weights_file
 
 _EXPECTED = "a run dir, a Lightning .ckpt of a run, a converted.pt or an exported .onnx"
-
-
-def load_weights_file(path: Path, key: str, expected: str) -> dict:
-    """The dict in `path`, tensors and plain containers only (torch.load weights_only=True: no code runs).
-
-    inference/ sits beside training/, not above it, so it has its own copy of training/checkpoints.py's
-    loader; a missing, truncated or foreign file is one ConfigError naming it."""
-    if not Path(path).is_file():
-        raise ConfigError(f"{key}: {path} does not exist; give {expected}.")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise ConfigError(f"{key}: {path} cannot be read as a weights file ({first}); give {expected}. "
-                          "Only tensors and plain containers are loaded, never code.") from None
-    if not isinstance(blob, dict):
-        raise ConfigError(f"{key}: {path} holds a {type(blob).__name__}, not a checkpoint dict; give {expected}.")
-    return blob
 
 
 def _load_strict(model: torch.nn.Module, state: dict) -> str | None:

@@ -9,33 +9,16 @@ mid-save leaves the previous checkpoint loadable instead of a truncated one.
 """
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import torch
 from lightning_fabric.plugins import TorchCheckpointIO
 
 from ..errors import ConfigError
+from ..models.weights_file import load_weights_file
 from .atomic import atomic_write
 
 RESUME_EXPECTED = "a Lightning checkpoint this project wrote, e.g. <run_dir>/checkpoints/last.ckpt"
-
-
-def load_weights_file(path, key: str, expected: str) -> dict:
-    """The dict stored in `path` (weights only); `key` and `expected` go into the error message."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"{key}: {file} does not exist; give {expected}.")
-    try:
-        blob = torch.load(file, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, AttributeError,
-            ImportError, TypeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ConfigError(f"{key}: {file} cannot be read as a weights file ({first}); give {expected}. "
-                          f"Only tensors and plain containers are loaded, never code.") from None
-    if not isinstance(blob, dict):
-        raise ConfigError(f"{key}: {file} holds a {type(blob).__name__}, not a checkpoint dict; give {expected}.")
-    return blob
 
 
 def check_resume_checkpoint(path) -> dict:
