@@ -33,7 +33,8 @@ JOB_THREADS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n / 
 # data.num_workers=0: a loky worker cannot start DataLoader processes (it would drop to 0 with a warning per
 # job). callbacks.console.min_interval_s: an epoch line per job at most every 45 s (first and last always,
 # a mid-epoch line after 60 s without one), so two jobs side by side stay readable and visibly alive.
-LAUNCH_ARGS ?= $(if $(filter quick smoke,$(PRESET)),hydra/launcher=joblib hydra.launcher.n_jobs=2 threads=$(JOB_THREADS) data.num_workers=0 callbacks.console.min_interval_s=45,)
+# hydra/hydra_logging=disabled: the joblib launcher's own INFO lines repeat what the sweep line already says.
+LAUNCH_ARGS ?= $(if $(filter quick smoke,$(PRESET)),hydra/launcher=joblib hydra.launcher.n_jobs=2 threads=$(JOB_THREADS) data.num_workers=0 callbacks.console.min_interval_s=45 hydra/hydra_logging=disabled,)
 # At the quick preset the demo's 4 jobs get 16 epochs each, so `make demo` fits in 10 minutes on a 2-core AVX2 host;
 # its ranking (ERFNet > D* > DG4* gradual > DG4* direct) held on each of seeds 0-2 (README, "Two commands").
 DEMO_ARGS ?= $(if $(filter quick,$(PRESET)),trainer.max_epochs=16,)

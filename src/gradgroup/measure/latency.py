@@ -155,8 +155,11 @@ def measure_latency(prepared: Mapping[str, Mapping[str, Prepare]], sizes: Sequen
         for backend, models in prepared.items():
             ordered = [reference, *(n for n in models if n != reference)]
             runs.update({f"{backend}\0{n}": models[n](w, h) for n in ordered})
-        report = (lambda r: print(f"  latency {key}: round {r + 1}/{rounds}", file=sys.stderr, flush=True)) \
-            if progress else None
+        # A terminal gets one line rewritten per round; a log (make, CI) only the first and the last.
+        tty = sys.stderr.isatty()
+        report = (lambda r: print(f"{chr(13) if tty else ''}  latency {key}: round {r + 1}/{rounds}",
+                                  end="" if tty and r + 1 < rounds else "\n", file=sys.stderr, flush=True)
+                  if tty or r in (0, rounds - 1) else None) if progress else None
         with torch.inference_mode():
             times = time_interleaved(runs, rounds, warmup, report)
         for impl in [k for k in times if k.startswith(MATMUL)]:

@@ -69,7 +69,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     life = RunLifecycle(run_dir, describe(cfg), cfg.ckpt_path)  # rank 0 writes the first record
     record = life.record
     if life.writer:
-        OmegaConf.save(cfg, run_dir / "config.yaml")
+        OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)  # a record: readable without Hydra
     console = JobConsole(job_prefix(cfg), stream=None if life.writer else io.StringIO())  # DDP: rank 0 prints
     console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}")
     try:
