@@ -141,6 +141,11 @@ def test_stale_leftovers_cleaned_at_next_run(root, tmp_path):
 # ---------------------------------------------------------------------------------------------- kills
 _GENERATE = textwrap.dedent("""
     import sys
+    import signal
+    # As a foreground process has them, whatever launched the tests (nohup ignores SIGHUP, a background
+    # job of a non-interactive shell ignores SIGINT, and ignored dispositions are inherited).
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from gradgroup.data.synthetic import ensure_dataset, generator
     generator.generate_dataset.__kwdefaults__["workers"] = 2  # a pool even on a one-core machine
     ensure_dataset(sys.argv[1], progress=False, seed=0, num_train=20000, num_val=0, num_test=0, height=48,
