@@ -11,7 +11,7 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 
-from gradgroup.training.checkpoints import load_weights_file
+from gradgroup.models.weights_file import load_weights_file
 from helpers import compose_cfg, run_cli
 
 ARGS = ["preset=smoke", "experiment=table3/dg4", "data.limit_val=3", "threads=1"]

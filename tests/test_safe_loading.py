@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from gradgroup.errors import ConfigError
-from gradgroup.training.checkpoints import AtomicCheckpointIO, check_resume_checkpoint, load_weights_file
+from gradgroup.models.weights_file import load_weights_file
+from gradgroup.training.checkpoints import AtomicCheckpointIO, check_resume_checkpoint
 from gradgroup.training.fitter import Fitter
 from gradgroup.training.procedures import TwoPhaseProcedure
 from helpers import run_cli

@@ -23,7 +23,8 @@ from ..data.cityscapes import unwrap_loader_error
 from ..errors import ConfigError, DataError
 from ..grouping.convert import convert_to_grouped, max_abs_output_diff
 from ..models.gradual_conv import gradual_convs
-from .checkpoints import AtomicCheckpointIO, load_weights_file
+from ..models.weights_file import load_weights_file
+from .checkpoints import AtomicCheckpointIO
 from .distributed import eval_once
 from .resume import RngState
 from .wandb_media import log_class_iou_table
