@@ -3,8 +3,10 @@
 tests/fixtures/behaviour_pins.json was captured before the package was rebuilt into its current layout
 (old experiment names: `ablation/*` rows are now `experiment=table3/dg{G}` with `grouping=none|gradual`,
 and `table3/d` for the dense ceiling). A change that alters results (module construction order, init,
-data, defaults) fails here and is seen in review; regenerate the pins only on purpose, and rerun the
-README's numbers in the same commit.
+data, defaults) fails here and is seen in review; regenerate the pins only on purpose
+(`tests/fixtures/regen_behaviour_pins.py`: losses and mIoU; initial weights stay as captured), and rerun
+the README's numbers in the same commit. Last regenerated when the train loader moved to per-sample
+augmentation seeds (data/sampling.py), which changed every trained number but no initial weight.
 """
 import csv
 import hashlib

@@ -5,7 +5,8 @@ up) once its first epoch's checkpoint exists, read back as `killed` (not `runnin
 in place with `ckpt_path=<run>/checkpoints/last.ckpt`. Every logged number (losses per step, val mIoU,
 alpha) and the final test must be bit-identical; the csv keeps the whole history; the record says where
 it resumed from and sums the wall time of both parts. DG4* with gradual grouping, so the alpha schedule,
-dropout, the sampler and the augmentation all draw on the restored state.
+dropout, the sampler and the augmentation all come into play. The uninterrupted run loads in-process and
+the killed/resumed one with 2 DataLoader workers: the worker count must not change a number either.
 """
 import csv
 import json
@@ -22,6 +23,7 @@ from helpers import run_cli
 
 ARGS = ["preset=smoke", "experiment=table3/dg4", "grouping=gradual", "trainer.max_epochs=4",
         "trainer.limit_val_batches=2"]
+WORKERS = ["data.num_workers=2"]  # the killed and resumed run only; the whole run uses the preset's 0
 
 
 def _rows(run_dir):
@@ -31,7 +33,7 @@ def _rows(run_dir):
 
 def _kill_after_first_checkpoint(run_dir, data_cache, cwd):
     env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled"}
-    proc = subprocess.Popen([sys.executable, "-m", "gradgroup.cli.train", *ARGS, f"hydra.run.dir={run_dir}"],
+    proc = subprocess.Popen([sys.executable, "-m", "gradgroup.cli.train", *ARGS, *WORKERS, f"hydra.run.dir={run_dir}"],
                             cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     last = run_dir / "checkpoints" / "last.ckpt"
     deadline = time.time() + 300
@@ -56,7 +58,7 @@ def test_sigkill_then_resume_is_bit_identical(data_cache, tmp_path):
     (stale,) = load_runs([run])
     assert stale["status"] == "killed" and "resume it with ckpt_path" in stale["error"]
 
-    proc = run_cli(["gradgroup.cli.train", *ARGS, f"hydra.run.dir={run}",
+    proc = run_cli(["gradgroup.cli.train", *ARGS, *WORKERS, f"hydra.run.dir={run}",
                     f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"], data_cache, tmp_path)
     a, b = (json.loads((d / "metrics.json").read_text()) for d in (whole, run))
     assert b["status"] == "ok" and b["resumed_from"].endswith("last.ckpt") and b["resumed_at_epoch"] == killed_at

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..errors import ConfigError, DataError
 from . import reader
 from .labels import CLASS_NAMES, IGNORE_INDEX, LABEL_TO_TRAIN, NUM_CLASSES
+from .sampling import SeededShuffleSampler, loader_generator
 from .synthetic import DEFAULTS as SYNTHETIC_DEFAULTS
 from .synthetic import ensure_dataset
 from .transforms import (
@@ -79,6 +80,9 @@ class CityscapesDataset(Dataset):
         return len(self.pairs)
 
     def __getitem__(self, index):
+        if isinstance(index, (tuple, list)):  # (index, augmentation seed) from SeededShuffleSampler
+            index, seed = index
+            self.transform.reseed(seed)
         img_path, lab_path = self.pairs[index]
         image, label = reader.read_image(img_path), reader.read_label(lab_path)
         reader.check_sizes(img_path, lab_path, image.shape, label.shape)
@@ -87,14 +91,6 @@ class CityscapesDataset(Dataset):
             return self.transform(image, target)
         return (torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(255.0),
                 torch.from_numpy(target).long())
-
-
-def _seed_worker(worker_id: int) -> None:
-    # Each worker gets torch's per-worker seed (distinct, and reproducible under pl.seed_everything).
-    info = torch.utils.data.get_worker_info()
-    transform = getattr(info.dataset, "transform", None)
-    if hasattr(transform, "reseed"):
-        transform.reseed(torch.initial_seed())
 
 
 def _limit(pairs, n):
@@ -213,7 +209,7 @@ class CityscapesDataModule(pl.LightningDataModule):
         mk_eval = lambda: build_eval_transform(self.input_hw, self.label_hw, self.mean, self.std, scale)  # noqa: E731
         if stage in (None, "fit"):
             train = build_train_transform(self.train_hw, self.input_hw, self.augment, self.mean, self.std)
-            train.reseed(torch.initial_seed())  # num_workers=0 path; workers reseed in _seed_worker
+            train.reseed(torch.initial_seed())  # for plain ds[i]; the train loader reseeds per sample
             self.datasets["train"] = CityscapesDataset(self.data_root, "train", train,
                                                        self._pairs("train", self.limit_train))
         if stage in (None, "fit", "validate"):
@@ -239,10 +235,21 @@ class CityscapesDataModule(pl.LightningDataModule):
         if key not in self.datasets:
             raise RuntimeError(f"{key} dataset not set up; call setup() with the matching stage first")
         ds = self.datasets[key]
-        return DataLoader(ds, batch_size=self.batch_size if train else self.eval_batch_size, shuffle=train,
+        # Train: order and augmentation seeds from the run's seed (torch.initial_seed(), set by
+        # seed_everything) and the epoch, never from a worker's stream, so num_workers cannot change them.
+        sampler = SeededShuffleSampler(len(ds), torch.initial_seed(), self._fit_epoch) if train else None
+        return DataLoader(ds, batch_size=self.batch_size if train else self.eval_batch_size, sampler=sampler,
                           drop_last=train and len(ds) >= self.batch_size, num_workers=self.num_workers,
                           pin_memory=self.pin_memory, persistent_workers=self.num_workers > 0,
-                          worker_init_fn=_seed_worker if self.num_workers > 0 else None)
+                          generator=loader_generator())
+
+    def _fit_epoch(self) -> int | None:
+        """The epoch the attached trainer's fit loop is starting: the value Lightning later hands to
+        set_epoch, already right when the loader is first iterated (Lightning primes the train iterator,
+        and worker prefetch draws indices, before it calls set_epoch; a resumed run would otherwise
+        replay epoch 0's order and augmentation)."""
+        trainer = getattr(self, "trainer", None)
+        return None if trainer is None else trainer.fit_loop.epoch_progress.current.processed
 
     def train_dataloader(self):
         return self._loader("train", train=True)

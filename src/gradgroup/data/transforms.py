@@ -78,7 +78,8 @@ class PairTransform:
         self.label_hw, self.label_scale = label_hw, label_scale
 
     def reseed(self, seed: int) -> None:
-        """Albumentations keeps its own RNG; forked DataLoader workers would otherwise all replay it."""
+        """Albumentations keeps its own generators; the dataset sets them from each sample's seed
+        (data/sampling.py), so a sample's augmentation does not depend on which worker loads it."""
         self.compose.set_random_seed(int(seed) % 2**32)
 
     def __call__(self, image: np.ndarray, label: np.ndarray):

@@ -55,7 +55,7 @@ def eval_once(loader: DataLoader) -> DataLoader:
     return DataLoader(loader.dataset, batch_size=loader.batch_size, sampler=EvalOnceSampler(loader.dataset),
                       num_workers=loader.num_workers, pin_memory=loader.pin_memory,
                       persistent_workers=loader.persistent_workers, worker_init_fn=loader.worker_init_fn,
-                      collate_fn=loader.collate_fn)
+                      collate_fn=loader.collate_fn, generator=loader.generator)
 
 
 def resolve_sync_batchnorm(value, accelerator) -> bool:

@@ -54,7 +54,7 @@ class Fitter:
                      ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
                                      every_n_epochs=1, enable_version_counter=False)]
         callbacks += [copy.deepcopy(cb) for cb in self.callbacks]  # fresh state for every fit
-        callbacks += [RngState(self._train_transforms), *self.run_callbacks]
+        callbacks += [RngState(), *self.run_callbacks]
         if gradual_convs(model):
             if self.gradual_callback is None:
                 raise ConfigError("model.encoder.gradual is true but no schedule is set: use grouping=gradual.")
@@ -64,6 +64,7 @@ class Fitter:
                                     **({} if max_epochs is None else {"max_epochs": max_epochs}))
         try:
             if trainer.world_size > 1:  # DDP: loaders given directly, so the val loader counts images once
+                self.datamodule.trainer = trainer  # what Lightning attaches itself otherwise (the sampler's epoch)
                 trainer.fit(module, train_dataloaders=self.datamodule.train_dataloader(),
                             val_dataloaders=eval_once(self.datamodule.val_dataloader()), ckpt_path=ckpt_path)
             else:
@@ -81,10 +82,6 @@ class Fitter:
         # left unset, Lightning logs "`weights_only` was not set" once per job.
         trainer.save_checkpoint(str(run_dir / "checkpoints" / "last.ckpt"), weights_only=False)
         return module, trainer
-
-    def _train_transforms(self) -> list:
-        train = getattr(self.datamodule, "datasets", {}).get("train")
-        return [train.transform] if train is not None and train.transform is not None else []
 
     @staticmethod
     def load_weights(module: pl.LightningModule, trainer: pl.Trainer, which: str) -> str:

@@ -2,12 +2,12 @@
 
 Lightning restores weights, optimiser, schedulers, loop counters and callback state (the alpha schedule
 of grouping/callback.py included) from `ckpt_path`, but not the random number generators that decide
-what comes next: torch's (dropout, the train sampler's permutation, each DataLoader's base seed), numpy's,
-Python's, and the augmentation pipeline's own (albumentations gives every transform its own generators).
-`RngState` stores all of them in every checkpoint and puts them back before the first resumed epoch
-draws anything, the idea of Lightning's former fault-tolerant training. With `data.num_workers=0` (and
-whenever worker seeds derive from torch's generator) a run killed at any point and resumed from its last
-checkpoint then produces the same numbers as one that never stopped (tests/test_resume.py).
+what comes next: torch's (dropout), numpy's and Python's. `RngState` stores them in every checkpoint and
+puts them back before the first resumed epoch draws anything, the idea of Lightning's former
+fault-tolerant training. The data side needs no state: the train order and every sample's augmentation
+seed are a function of the run's seed and the epoch (data/sampling.py). A run killed at any point and
+resumed from its last checkpoint then produces the same numbers as one that never stopped, with any
+`data.num_workers` (tests/test_resume.py).
 
 A run resumed in place keeps its whole csv history: `AppendingCSVLogger` appends to metrics.csv, and
 `trim_history` first drops the rows logged after the checkpoint (the epoch the kill interrupted).
@@ -31,43 +31,24 @@ STATE_KEY = "gradgroup_rng_states"
 
 
 # ------------------------------------------------------------------------------------------- RNG streams
-def _augment_generators(transform) -> list:
-    """Every albumentations object with its own generators in a PairTransform, in a fixed order."""
-    found, todo = [], [getattr(transform, "compose", None)]
-    while todo:
-        node = todo.pop(0)
-        if node is None:
-            continue
-        if hasattr(node, "random_generator") and hasattr(node, "py_random"):
-            found.append(node)
-        todo.extend(getattr(node, "transforms", []) or [])
-    return found
-
-
-def capture_rng(transforms=()) -> dict:
+def capture_rng() -> dict:
     """Plain containers and tensors only, so the checkpoint still loads with weights_only=True."""
     _, keys, pos, has_gauss, cached = np.random.get_state()
     state = {"torch": torch.get_rng_state(), "python": random.getstate(),
              "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                       "has_gauss": int(has_gauss), "cached": float(cached)},
-             "augment": [[(n.random_generator.bit_generator.state, n.py_random.getstate())
-                          for n in _augment_generators(t)] for t in transforms]}
+                       "has_gauss": int(has_gauss), "cached": float(cached)}}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
-def restore_rng(state: dict, transforms=()) -> None:
+def restore_rng(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     random.setstate(_tuples(state["python"]))
     n = state["numpy"]
     np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-    for saved, transform in zip(state.get("augment", []), transforms):
-        for (np_state, py_state), node in zip(saved, _augment_generators(transform)):
-            node.random_generator.bit_generator.state = np_state
-            node.py_random.setstate(_tuples(py_state))
 
 
 def _tuples(value):
@@ -76,27 +57,21 @@ def _tuples(value):
 
 
 class RngState(pl.Callback):
-    """Saves the RNG streams in every checkpoint; restores them when training resumes from one.
+    """Saves the RNG streams in every checkpoint; restores them when training resumes from one."""
 
-    `transforms` returns the pipelines whose generators matter (the train dataset's), looked up when
-    needed because the datamodule builds them in setup()."""
-
-    def __init__(self, transforms=lambda: ()):
-        self.transforms = transforms
+    def __init__(self):
         self._pending: dict | None = None
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
-        checkpoint[STATE_KEY] = capture_rng(self.transforms())
+        checkpoint[STATE_KEY] = capture_rng()
 
     def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
         self._pending = checkpoint.get(STATE_KEY)
 
     def on_fit_start(self, trainer, pl_module) -> None:
-        # Right after Lightning restored the checkpoint and before the fit loop's setup_data() builds the
-        # first resumed epoch's loader iterator (its base seed and permutation come from torch's generator);
-        # later hooks (on_train_start, on_train_epoch_start) come after that iterator exists.
+        # Right after Lightning restored the checkpoint and before the first resumed step draws dropout.
         if self._pending is not None:
-            restore_rng(self._pending, self.transforms())
+            restore_rng(self._pending)
             self._pending = None
 
 
