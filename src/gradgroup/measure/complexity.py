@@ -36,7 +36,8 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _conv_macs(module: nn.Module, inputs: tuple, output: torch.Tensor, convention: str) -> int:
+def conv_macs(module: nn.Module, inputs: tuple, output: torch.Tensor, convention: str) -> int:
+    """MACs of one conv or transposed-conv call (or a module's own `mac_count`), under `convention`."""
     custom = getattr(module, "mac_count", None)
     if callable(custom):
         return int(custom(inputs, output))
@@ -68,7 +69,7 @@ def count_macs(model: nn.Module, input_hw: Sequence[int] = (512, 1024), conventi
 
     def hook(module, inputs, output):
         nonlocal total
-        total += _conv_macs(module, inputs, output, convention)
+        total += conv_macs(module, inputs, output, convention)
 
     counted = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
     handles = [m.register_forward_hook(hook) for m in model.modules()

@@ -12,7 +12,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .complexity import _conv_macs
+from .complexity import conv_macs
 
 
 def named_layers(model: nn.Module) -> dict[str, nn.Module]:
@@ -37,7 +37,7 @@ def layer_macs(model: nn.Module, input_hw: Sequence[int]) -> dict[str, int]:
         for m in layer.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) or callable(getattr(m, "mac_count", None)):
                 def hook(mod, inputs, output, name=name):
-                    totals[name] += _conv_macs(mod, inputs, output, "exact")
+                    totals[name] += conv_macs(mod, inputs, output, "exact")
                 handles.append(m.register_forward_hook(hook))
     try:
         with torch.no_grad():

@@ -164,13 +164,11 @@ def class_weights(kind: str, datamodule) -> torch.Tensor | None:
 
 def job_prefix(cfg: DictConfig) -> str:
     """`[<job number> <experiment>]` on every console line of a sweep's job (parallel jobs share a terminal)."""
-    try:
-        hc = HydraConfig.get()
-    except ValueError:
+    hc = _multirun_hydra()
+    if hc is None:
         return ""
     arm = f" {cfg.arm}" if cfg.arm else ""  # demo/dg4_gradual is table3/dg4 with the gradual arm
-    # mode is None in a config composed outside a Hydra app (the tests' compose_config)
-    return f"[{hc.job.num} {cfg.name}{arm}]" if getattr(hc.mode, "name", None) == "MULTIRUN" else ""
+    return f"[{hc.job.num} {cfg.name}{arm}]"
 
 
 def show_progress_bar(cfg: DictConfig) -> bool:
@@ -205,12 +203,19 @@ def make_loggers(cfg: DictConfig, run_dir: Path, suffix: str = "") -> list:
     return loggers
 
 
-def _sweep_name() -> str | None:
+def _multirun_hydra():
+    """Hydra's runtime config when this job is part of a multirun, else None."""
     try:
         hc = HydraConfig.get()
-    except ValueError:
+    except ValueError:  # train(cfg) called outside a Hydra app (tests, notebooks)
         return None
-    return Path(hc.sweep.dir).name if hc.mode.name == "MULTIRUN" else None
+    # mode is None in a config composed outside a Hydra app (the tests' compose_config)
+    return hc if getattr(hc.mode, "name", None) == "MULTIRUN" else None
+
+
+def _sweep_name() -> str | None:
+    hc = _multirun_hydra()
+    return None if hc is None else Path(hc.sweep.dir).name
 
 
 def finish_wandb(record: dict) -> None:
