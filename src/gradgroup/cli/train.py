@@ -22,6 +22,7 @@ from hydra.types import RunMode
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, read_write
 
+from ..common.records import read_record
 from ..config.compose import CONF_DIR, register_resolvers
 from ..errors import GradgroupError
 from . import quiet, sweep_callbacks
@@ -48,7 +49,6 @@ def _absolute_data_paths(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
-    from ..training.record import read_record  # (same reason: training/ imports torch)
     from ..training.run import train
 
     quiet.install()  # here, in the job's own process (joblib/submitit workers too), after Lightning's import

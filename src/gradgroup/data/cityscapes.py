@@ -20,9 +20,10 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from ..common.scores import IGNORE_INDEX
 from ..errors import ConfigError, DataError
 from . import reader
-from .labels import CLASS_NAMES, IGNORE_INDEX, LABEL_TO_TRAIN, NUM_CLASSES
+from .labels import CLASS_NAMES, LABEL_TO_TRAIN, NUM_CLASSES
 from .sampling import SeededShuffleSampler, loader_generator
 from .synthetic import DEFAULTS as SYNTHETIC_DEFAULTS
 from .synthetic import ensure_dataset

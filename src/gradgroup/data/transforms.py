@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 import torch
 
+from ..common.scores import IGNORE_INDEX
 from ..errors import ConfigError
-from .labels import IGNORE_INDEX
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

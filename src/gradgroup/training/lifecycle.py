@@ -12,9 +12,10 @@ import contextlib
 import time
 from pathlib import Path
 
+from ..common.records import read_record
 from .checkpoints import check_resume_checkpoint
 from .distributed import is_rank_zero
-from .record import Heartbeat, base_record, read_record, write_record
+from .record import Heartbeat, base_record, write_record
 from .resume import resume_fields, trim_history
 from .signals import as_stopped, stop_on_signals
 
