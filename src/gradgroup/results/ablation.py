@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .format import first_line, num
+from .format import ci_cell, first_line, num
 from .records import is_ok
 from .stats import CI_METHOD, adjust_family, compare, t_interval
 
@@ -101,16 +101,12 @@ def p_text(p) -> str:
     return "-" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3g}")
 
 
-def ci_text(low, high, signed=False) -> str:
-    return "-" if low is None else f"[{_f(low, signed=signed)}, {_f(high, signed=signed)}]"
-
-
 def arm_table(rows: list[dict]) -> list[str]:
     lines = ["| arm | G | epochs | n | mIoU (mean ± std) | 95% CI (t) |", "|---|---|---|---|---|---|"]
     for r in rows:
         spread = f" ± {r['std']:.2f}" if r["std"] is not None else ""
         lines.append(f"| {r['arm']} | {r['groups']} | {_f(r['epochs'], 'd')} | {r['n']} | {r['mean']:.2f}{spread} | "
-                     f"{ci_text(r['ci_low'], r['ci_high'])} |")
+                     f"{ci_cell(r['ci_low'], r['ci_high'], missing='-')} |")
     return lines
 
 
@@ -120,7 +116,7 @@ def comparison_table(comps: list[dict]) -> list[str]:
     for c in comps:
         wins = "-" if c["prob_improvement"] is None else f"{c['prob_improvement'] * c['n']:g}/{c['n']} seeds"
         lines.append(f"| {c['arm']} − {c['baseline']} | {c['groups']} | {_f(c['epochs'], 'd')} | {c['n']} | "
-                     f"{_f(c['mean_diff'], signed=True)} | {ci_text(c['ci_low'], c['ci_high'], True)} | "
+                     f"{_f(c['mean_diff'], signed=True)} | {ci_cell(c['ci_low'], c['ci_high'], True, '-')} | "
                      f"{p_text(c['p_value'])} | {p_text(c['p_holm'])} | {wins} | {_f(c['mde'])} |")
     return lines
 
