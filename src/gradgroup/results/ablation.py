@@ -21,7 +21,7 @@ from collections import defaultdict
 
 from .format import ci_cell, first_line, num
 from .records import is_ok
-from .stats import CI_METHOD, adjust_family, compare, t_interval
+from .stats import CI_METHOD, adjust_family, compare, describe
 
 # (arm, baseline) pairs, each reported per G and epoch budget where both arms ran.
 COMPARISONS = (("gradual", "direct"), ("abrupt", "direct"), ("gradual", "abrupt"), ("cosine", "direct"))
@@ -68,13 +68,7 @@ def arm_rows(by_cell: dict[tuple, dict]) -> list[dict]:
     """Per (arm, G, epochs): n, mean, sample std and the 95% t interval of the mean over seeds."""
     rows = []
     for (g, epochs, arm), seeds in sorted(by_cell.items(), key=lambda kv: (kv[0][1] or 0, kv[0][0], _arm_rank(kv[0][2]))):
-        vals = list(seeds.values())
-        n = len(vals)
-        mean = sum(vals) / n
-        std = (sum((v - mean) ** 2 for v in vals) / (n - 1)) ** 0.5 if n > 1 else None
-        low, high = t_interval(mean, std, n)
-        rows.append({"arm": arm, "groups": g, "epochs": epochs, "n": n, "mean": mean, "std": std,
-                     "ci_low": low, "ci_high": high})
+        rows.append({"arm": arm, "groups": g, "epochs": epochs, **describe(list(seeds.values()))})
     return rows
 
 
@@ -146,7 +140,11 @@ def summarise(runs: list[dict]) -> str:
                      ["", METHODS] + failed_line(runs))
 
 
-def comparison_records(runs: list[dict]) -> list[dict]:
+def as_records(comps: list[dict]) -> list[dict]:
     """One plain dict per comparison: `JSON_KEYS` first, then sd_diff, mde and the paired seeds."""
-    return [{k: c[k] for k in JSON_KEYS} | {k: c[k] for k in ("sd_diff", "mde", "seeds")}
-            for c in comparisons(cells(runs))]
+    return [{k: c[k] for k in JSON_KEYS} | {k: c[k] for k in ("sd_diff", "mde", "seeds")} for c in comps]
+
+
+def comparison_records(runs: list[dict]) -> list[dict]:
+    """`as_records` of every comparison in `runs` (what `gradgroup-ablation --json` prints)."""
+    return as_records(comparisons(cells(runs)))

@@ -121,6 +121,14 @@ def t_interval(mean, std, n, level: float = LEVEL) -> tuple[float, float] | tupl
     return float(mean - half), float(mean + half)
 
 
+def describe(values: Sequence[float]) -> dict:
+    """n, mean, sample std (None for one value) and the 95% t interval of the mean of `values` (n >= 1)."""
+    v = np.asarray(values, dtype=float)
+    std = float(np.std(v, ddof=1)) if v.size > 1 else None
+    low, high = t_interval(float(v.mean()), std, int(v.size))
+    return {"n": int(v.size), "mean": float(v.mean()), "std": std, "ci_low": low, "ci_high": high}
+
+
 def compare(arm: Mapping, base: Mapping) -> dict:
     """One paired comparison of per-seed values {seed: value}: every statistic above except p_holm."""
     seeds, d = paired(arm, base)
