@@ -110,13 +110,13 @@ STUDY_CMD = make study PRESET=$(PRESET)$(if $(STUDY_SEEDS), STUDY_SEEDS=$(STUDY_
 
 study: install ## gradual grouping study: DG{2,4,8}* direct/abrupt/gradual, 12 paired seeds, stats + docs/gradual_study.md
 	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=$(if $(RESUME),$(RESUME),multirun/study/$$stamp); \
-	part() { name=$$1; shift; echo "study: part $$name -> $$dir/$$name"; \
+	part() { name=$$2; echo "study: part $$1/4, $$name -> $$dir/$$name"; shift 2; \
 	  $(VENV)/bin/gradgroup-train --config-dir sweeps --config-name study_$$name preset=$(PRESET) \
 	    hydra.sweep.dir=$$dir/$$name $(LAUNCH_ARGS) $(SWEEP_FLAGS) "$$@" $(ARGS); }; \
-	part grouped $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
-	part cosine $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
-	part dense $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
-	part long $(STUDY_LONG_ARGS) $(if $(STUDY_LONG_SEEDS),seed=$(STUDY_LONG_SEEDS)) && \
+	part 1 grouped $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
+	part 2 cosine $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
+	part 3 dense $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
+	part 4 long $(STUDY_LONG_ARGS) $(if $(STUDY_LONG_SEEDS),seed=$(STUDY_LONG_SEEDS)) && \
 	$(VENV)/bin/gradgroup-table $$dir --no-latency $(if $(ALLOW_FAILED),--allow-failed) --wandb disabled && \
 	$(PY) -m gradgroup.cli.study $$dir --command "$(STUDY_CMD)" $(if $(STUDY_DOC),--publish $(STUDY_DOC)) $(STUDY_REPORT_ARGS)
 
