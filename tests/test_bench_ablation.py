@@ -20,8 +20,10 @@ def test_summary_pairs_seeds_and_reports_n_and_intervals():
     runs = [_run("direct", 4, 0, 40.0), _run("direct", 4, 1, 42.0), _run("direct", 4, 2, 41.0),
             _run("gradual", 4, 0, 43.0), _run("gradual", 4, 1, 41.0), _run("gradual", 4, 2, 44.0),
             _run("dense", 1, 0, 50.0), _run("gradual", 4, 3, 99.0), _run("direct", 8, 0, 30.0),
-            _run("gradual", 8, 0, 31.0), _run("direct", 8, 1, None, status="failed")]
+            _run("gradual", 8, 0, 31.0), _run("direct", 8, 1, None, status="failed"),
+            _run("direct", 2, 0, 20.0), _run("abrupt", 2, 0, 20.0), _run("direct", 2, 1, 21.0), _run("abrupt", 2, 1, 22.0)]
     text = summarise(runs)
+    assert "| abrupt − direct | 2 | 12 | 2 | +0.50 | [+0.00, +1.00] | 1 | 1 | 1/2 seeds (1 tied) | - |" in text
     assert "| direct | 4 | 12 | 3 | 41.00 ± 1.00 | [38.52, 43.48] |" in text  # t(2) 4.303 x 1 / sqrt(3)
     assert "| dense | 1 | 12 | 1 | 50.00 | - |" in text
     # paired differences 3, -1, 3 (seed 3 has no direct partner): mean +1.67, p = 4/8 sign patterns

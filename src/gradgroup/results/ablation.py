@@ -108,7 +108,7 @@ def comparison_table(comps: list[dict]) -> list[str]:
     lines = [f"| comparison | G | epochs | n | mean diff (mIoU) | 95% CI ({CI_METHOD}) | p (sign-flip) | p (Holm) | "
              "arm better in | MDE (80% power) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for c in comps:
-        wins = "-" if c["prob_improvement"] is None else f"{c['prob_improvement'] * c['n']:g}/{c['n']} seeds"
+        wins = "-" if c["n"] == 0 else f"{c['wins']}/{c['n']} seeds" + (f" ({c['ties']} tied)" if c["ties"] else "")
         lines.append(f"| {c['arm']} − {c['baseline']} | {c['groups']} | {_f(c['epochs'], 'd')} | {c['n']} | "
                      f"{_f(c['mean_diff'], signed=True)} | {ci_cell(c['ci_low'], c['ci_high'], True, '-')} | "
                      f"{p_text(c['p_value'])} | {p_text(c['p_holm'])} | {wins} | {_f(c['mde'])} |")

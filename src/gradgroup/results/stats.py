@@ -137,7 +137,8 @@ def compare(arm: Mapping, base: Mapping) -> dict:
     low, high = bootstrap_ci(d)
     return {"n": n, "seeds": seeds, "mean_diff": float(d.mean()) if n else None, "sd_diff": sd,
             "ci_low": low, "ci_high": high, "p_value": sign_flip_p(d) if n else None,
-            "prob_improvement": prob_improvement(d), "mde": min_detectable_effect(n, sd)}
+            "prob_improvement": prob_improvement(d), "wins": int(np.sum(d > 0)), "ties": int(np.sum(d == 0)),
+            "mde": min_detectable_effect(n, sd)}
 
 
 def adjust_family(comparisons: list[dict]) -> list[dict]:

@@ -38,13 +38,17 @@ def part_times(runs: list[dict], study_dir) -> list[dict]:
     return sorted(out, key=lambda p: p["start"] or 0)
 
 
+def _epochs(n) -> str:
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
 def _minutes(seconds) -> str:
     return "-" if seconds is None else f"{seconds / 60:.1f} min"
 
 
 def verdict(c: dict) -> str:
     """One sentence: the difference with its interval, p, Holm's p and n; the detectable size when none."""
-    where = f"{c['arm']} − {c['baseline']} at G = {c['groups']}, {c['epochs']} epochs"
+    where = f"{c['arm']} − {c['baseline']} at G = {c['groups']}, {_epochs(c['epochs'])}"
     ci = ci_cell(c["ci_low"], c["ci_high"], signed=True, digits=1, missing="(no interval at n = 1)")
     stat = f"{c['mean_diff']:+.1f} mIoU {ci}, p = {p_text(c['p_value'])} (Holm {p_text(c['p_holm'])}), n = {c['n']}"
     if c["p_holm"] is not None and c["p_holm"] < SIGNIFICANCE:
@@ -65,7 +69,7 @@ def design_lines(by_cell: dict) -> list[str]:
         for (g, e, arm), seeds in by_cell.items():
             if e == epochs:
                 per_g[g].append(f"{arm} ({len(seeds)} seeds)")
-        lines.append(f"- {epochs} epochs: " + "; ".join(f"G = {g}: {', '.join(sorted(v))}"
+        lines.append(f"- {_epochs(epochs)}: " + "; ".join(f"G = {g}: {', '.join(sorted(v))}"
                                                         for g, v in sorted(per_g.items())))
     return lines
 
@@ -92,7 +96,9 @@ def study_markdown(runs: list[dict], comps: list[dict], study_dir, *, command: s
         "- `gradual`: alpha annealed linearly from 1 to 0 over the first half of training (`grouping=gradual`), "
         "`cosine` the same with a cosine shape (`grouping=cosine`);",
         "- `dense`: D*, the ceiling (`experiment=table3/d`).", "",
-        "Runs are paired by seed (same initialisation and data order within a seed). What ran:", "",
+        "Runs are paired by seed: within a seed every arm sees the same data order and augmentation draws "
+        "(data/sampling.py) and draws its weights from the same seed (not the same weights: a grouped conv has "
+        "fewer). What ran:", "",
         *design_lines(by_cell), "",
         "## Machine and time", "",
         f"{machine.get('cpu', '?')} ({machine.get('simd', '?')}), {machine.get('cpu_count', '?')} cores, "

@@ -73,13 +73,14 @@ def plot_curves(curves: dict, path) -> Figure:
         for arm in arms:
             df = curves[(1 if arm == "dense" else g, epochs, arm)]
             color, x = _color(arm), df.index.to_numpy()
-            ax.plot(x, df["mean"], color=color, lw=2, label=f"{arm} (n = {int(df['n'].max())})")
+            ax.plot(x, df["mean"], color=color, lw=2, marker="o", ms=3, label=f"{arm} (n = {int(df['n'].max())})")
             band = df.dropna(subset=["ci_low"])
             if len(band):
-                ax.fill_between(band.index.to_numpy(), band["ci_low"], band["ci_high"], color=color, alpha=0.15, lw=0)
+                ax.fill_between(band.index.to_numpy(), band["ci_low"].clip(0, 100), band["ci_high"].clip(0, 100),
+                                color=color, alpha=0.15, lw=0)  # an interval of few seeds may leave [0, 100]
             if df["alpha"].notna().any():  # logged after each epoch (its last batch); every arm starts at 1
                 twin.plot([0, *x], [1.0, *df["alpha"]], color=color, ls="--", lw=1.2, marker=".", ms=5)
-        ax.set_title(f"G = {g}, {epochs} epochs: val mIoU, mean and 95% band over seeds")
+        ax.set_title(f"G = {g}, {epochs} epoch{'s' if epochs != 1 else ''}: val mIoU, mean and 95% band over seeds")
         ax.set_xlabel("epoch")
         ax.set_ylabel("val mIoU (%)")
         ax.grid(True, alpha=0.3)
