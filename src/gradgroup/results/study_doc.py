@@ -102,7 +102,8 @@ def study_markdown(runs: list[dict], comps: list[dict], study_dir, *, command: s
         *design_lines(by_cell), "",
         "## Machine and time", "",
         f"{machine.get('cpu', '?')} ({machine.get('simd', '?')}), {machine.get('cpu_count', '?')} cores, "
-        f"torch {machine.get('torch', '?')}; wall time {_minutes(total)} in all.", "",
+        f"torch {machine.get('torch', '?')}; wall time {_minutes(total)} in all (first job's start to last job's "
+        "end, per part below; a resumed study counts its pause).", "",
         "| part | jobs | failed | wall time | mean per job | summed job time |", "|---|---|---|---|---|---|",
         *(f"| {t['part']} | {t['jobs']} | {t['failed']} | {_minutes(t['span_s'])} | {_minutes(t['mean_job_s'])} | "
           f"{_minutes(t['job_s'])} |" for t in times), "",
