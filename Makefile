@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
 
-.PHONY: help install demo notebook test test-slow table3 table4 table5 ablation reproduce bench-gradual bench-latency counts clean
+.PHONY: help install demo notebook test test-slow table3 table4 table5 ablation study reproduce bench-gradual bench-latency counts clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -94,6 +94,31 @@ ablation: install ## does gradual grouping help? direct vs gradual DG{2,4,8}*, D
 	$(VENV)/bin/gradgroup-table $$dir --no-latency $(if $(ALLOW_FAILED),--allow-failed) $(TABLE_ARGS) && \
 	$(VENV)/bin/gradgroup-ablation $$dir --out $$dir/ablation.md \
 	  --header "Produced by \`make ablation PRESET=$(PRESET)\` on $$(nproc) CPU cores ($$(uname -m)), $$(date -u +%Y-%m-%d)."
+
+# The gradual grouping study (issue 16): four sweeps into one study dir, multirun/study/<timestamp>/{grouped,
+# cosine,dense,long} (sweeps/study_*.yaml hold the design and its seed lists), then the paired statistics,
+# the plots and gradual_study.md in the study dir (cli/study.py); at the quick preset the page is also
+# published as $(STUDY_DOC). RESUME=<study dir> resumes every part (parts already done skip their jobs).
+# STUDY_SEEDS / STUDY_LONG_SEEDS override the seed lists (Hydra sweep syntax, e.g. 0,1,2 or 'range(0,6)');
+# PRESET=smoke runs 2 seeds per cell, 1 epoch (2 for the long part), in a few minutes.
+STUDY_SMOKE_SEEDS := 0,1
+STUDY_SEEDS ?= $(if $(filter smoke,$(PRESET)),$(STUDY_SMOKE_SEEDS),)
+STUDY_LONG_SEEDS ?= $(if $(filter smoke,$(PRESET)),$(STUDY_SMOKE_SEEDS),)
+STUDY_LONG_ARGS ?= $(if $(filter smoke,$(PRESET)),trainer.max_epochs=2,)
+STUDY_DOC ?= $(if $(filter quick,$(PRESET)),docs/gradual_study.md,)
+STUDY_CMD = make study PRESET=$(PRESET)$(if $(STUDY_SEEDS), STUDY_SEEDS=$(STUDY_SEEDS))$(if $(STUDY_LONG_SEEDS), STUDY_LONG_SEEDS=$(STUDY_LONG_SEEDS))
+
+study: install ## gradual grouping study: DG{2,4,8}* direct/abrupt/gradual, 12 paired seeds, stats + docs/gradual_study.md
+	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=$(if $(RESUME),$(RESUME),multirun/study/$$stamp); \
+	part() { name=$$2; echo "study: part $$1/4, $$name -> $$dir/$$name"; shift 2; \
+	  $(VENV)/bin/gradgroup-train --config-dir sweeps --config-name study_$$name preset=$(PRESET) \
+	    hydra.sweep.dir=$$dir/$$name $(LAUNCH_ARGS) $(SWEEP_FLAGS) "$$@" $(ARGS); }; \
+	part 1 grouped $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
+	part 2 cosine $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
+	part 3 dense $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
+	part 4 long $(STUDY_LONG_ARGS) $(if $(STUDY_LONG_SEEDS),seed=$(STUDY_LONG_SEEDS)) && \
+	$(VENV)/bin/gradgroup-table $$dir --no-latency $(if $(ALLOW_FAILED),--allow-failed) --wandb disabled && \
+	$(PY) -m gradgroup.cli.study $$dir --command "$(STUDY_CMD)" $(if $(STUDY_DOC),--publish $(STUDY_DOC)) $(STUDY_REPORT_ARGS)
 
 reproduce: table3 table4 table5 ablation ## every table of the paper plus the ablation
 
