@@ -141,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     prepared = {b: {n: prepare_backend(m, b, n, args.output, args.threads) for n, m in models.items()}
                 for b in backends}
     res = measure_latency(prepared, sizes, args.rounds, args.warmup, args.threads, macs, reference=REFERENCE)
+    from ..measure.roofline import add_roofline  # each model's roofline bound and the fraction of it reached
+    add_roofline(res, models, sizes)
     first = size_key(*sizes[0])
     fp32 = [b for b in backends if b in FP32_BACKENDS]
     res["_meta"]["output"] = args.output

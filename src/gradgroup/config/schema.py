@@ -42,12 +42,20 @@ SchedulePer = _Choice("SchedulePer", {"step": "step", "epoch": "epoch"})
 
 # ----------------------------------------------------------------------------- model
 @dataclass
+class StageConfig:                  # one entry of model.encoder.stages: these layers become `block` blocks
+    layers: List[int] = MISSING
+    block: str = MISSING
+    groups: int = 1
+
+
+@dataclass
 class EncoderConfig:
     block: str = "nonbt1d"          # a kind registered in gradgroup.models.factory (open to new kinds)
     groups: int = 1
     layers: Any = "none"            # starred | selective | none | a list of encoder layer indices
     gradual: bool = False           # set by grouping=gradual, never by hand
     dropout: Optional[List[float]] = None
+    stages: List[StageConfig] = field(default_factory=list)  # a mixed placement, each stage its own kind
 
 
 @dataclass

@@ -33,6 +33,8 @@ from ..errors import ConfigError
 REFERENCE = "table3/erfnet"
 MATMUL = "_matmul "  # prefix of the reference entries' keys among the timed runs
 MATMUL_N = 2048  # big enough to run near a BLAS's peak on 2 cores, small enough to take tens of ms
+COPY = "_copy"  # key of the memory-bandwidth reference among the timed runs
+COPY_N = 1 << 25  # fp32 values per buffer (128 MiB): far beyond any cache, so the copy runs at DRAM speed
 NOISY_IQR = 0.10  # IQR / median above this marks a figure as noisy
 # prepare(W, H) -> a zero-argument callable that runs one batch-1 forward pass on a fixed input.
 Prepare = Callable[[int, int], Callable[[], object]]
@@ -85,6 +87,14 @@ def _matmul_runs(threads: int | None) -> dict[str, Callable[[], object]]:
     feed = {"A": a.numpy(), "B": b.numpy()}
     runs["onnxruntime MatMul"] = lambda: session.run(None, feed)
     return runs
+
+
+def _copy_run() -> Callable[[], object]:
+    """A large fp32 copy (torch's `copy_`, multi-threaded): 2 x 4 x COPY_N bytes read and written per run,
+    the memory-bandwidth reference of the roofline (measure/roofline.py)."""
+    src = torch.rand(COPY_N, generator=torch.Generator().manual_seed(0))
+    dst = torch.empty_like(src)
+    return lambda: dst.copy_(src)
 
 
 def _stats(samples: list[float]) -> tuple[float, float]:
@@ -149,9 +159,11 @@ def measure_latency(prepared: Mapping[str, Mapping[str, Prepare]], sizes: Sequen
     load = [os.getloadavg()[0]] if hasattr(os, "getloadavg") else []
     samples: dict[str, dict[str, dict[str, list[float]]]] = {b: {} for b in prepared}
     matmul: dict[str, dict[str, list[float]]] = {}
+    copies: dict[str, list[float]] = {}
     for w, h in sizes:
         key = size_key(w, h)
         runs = {MATMUL + k: run for k, run in _matmul_runs(threads).items()}
+        runs[COPY] = _copy_run()
         for backend, models in prepared.items():
             ordered = [reference, *(n for n in models if n != reference)]
             runs.update({f"{backend}\0{n}": models[n](w, h) for n in ordered})
@@ -164,6 +176,7 @@ def measure_latency(prepared: Mapping[str, Mapping[str, Prepare]], sizes: Sequen
             times = time_interleaved(runs, rounds, warmup, report)
         for impl in [k for k in times if k.startswith(MATMUL)]:
             matmul.setdefault(impl[len(MATMUL):], {})[key] = times.pop(impl)
+        copies[key] = times.pop(COPY)
         for k, v in times.items():
             backend, name = k.split("\0")
             samples[backend].setdefault(name, {})[key] = v
@@ -195,7 +208,11 @@ def measure_latency(prepared: Mapping[str, Mapping[str, Prepare]], sizes: Sequen
             "torch": torch.__version__, "load_average": [round(v, 2) for v in load],
             "backends": list(prepared)}
     meta["warnings"] = _warnings(result, load, threads)
-    return {"by_backend": result, "matmul": {"gflops": mm, "peak_gflops": peak, "by_impl": by_impl, "n": MATMUL_N}, "_meta": meta}
+    gbs = lambda ms: 2 * 4 * COPY_N / (ms * 1e6)  # noqa: E731  GB/s of one copy (read + write)
+    copy = {"gbs": {k: gbs(_stats(v)[0]) for k, v in copies.items()},
+            "peak_gbs": {k: gbs(min(v)) for k, v in copies.items()}, "n": COPY_N}
+    return {"by_backend": result, "matmul": {"gflops": mm, "peak_gflops": peak, "by_impl": by_impl, "n": MATMUL_N},
+            "copy": copy, "_meta": meta}
 
 
 def single_backend(result: Mapping, backend: str) -> dict:
@@ -219,6 +236,8 @@ def markdown(result: Mapping) -> str:
              f"{', '.join(result['matmul'].get('by_impl', {'torch.mm': 0}))}): "
              + ", ".join(f"{mm[k]:.1f} GFLOP/s (best round {result['matmul']['peak_gflops'][k]:.1f}) @ {k}"
                          for k in sizes)
+             + (f"; copy bandwidth (best round) " + ", ".join(f"{v:.1f} GB/s @ {k}" for k, v in
+                                                              result["copy"]["peak_gbs"].items()) if "copy" in result else "")
              + f"; load average {meta['load_average']}",
              "| experiment | " + " | ".join(f"{b} @ {k}" for b, k in cols) + " |",
              "|---|" + "---|" * len(cols)]
@@ -230,8 +249,13 @@ def markdown(result: Mapping) -> str:
                 cells.append("")
                 continue
             gf = row.get("gflops", {}).get(k)
+            frac = row.get("roofline_fraction", {}).get(k)
             cells.append(f"{row['ms'][k]:.1f} ({row['iqr_ms'][k]:.1f}) ms, {row['speedup_vs_erfnet'][k]:.2f}x"
-                         + (f", {gf:.1f} GFLOP/s" if gf else ""))
+                         + (f", {gf:.1f} GFLOP/s" if gf else "")
+                         + (f", roofline {row['roofline_ms'][k]:.1f} ms ({frac:.0%})" if frac else ""))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if "roofline" in result:
+        lines.insert(2, "roofline = the least time this host's peak matmul rate and copy bandwidth allow (sum over "
+                        "ops of max(FLOPs / peak, bytes / bandwidth), measure/roofline.py); (%) = roofline / measured")
     lines += [f"warning: {w}" for w in meta.get("warnings", [])]
     return "\n".join(lines)

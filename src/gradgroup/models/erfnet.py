@@ -8,14 +8,14 @@ blocks at chosen layer indices by D/DGC/DGCS blocks (or any kind registered in
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from ..errors import ConfigError
 from .blocks import DepthwiseSeparableBlock, Downsampler, LightUpsampler, NonBottleneck1D, Upsampler
-from .factory import kind_name, make_block
+from .factory import block_supports_gradual, kind_name, make_block
 
 # (channels, dilation) of each residual encoder layer, and the dropout per channel width, as in ERFNet's
 # reference encoder.
@@ -69,11 +69,42 @@ def resolve_dropout(dropout: Sequence[float] | None) -> dict[int, float]:
     return {64: d64, 128: d128}
 
 
+def resolve_stages(stages: Sequence[Mapping] | None) -> dict[int, tuple[str, int]]:
+    """{layer: (block kind, groups)} of `model.encoder.stages`, a list of {layers, block, groups} entries
+    that each replace a set of encoder layers (a mixed placement, e.g. the search of docs/search.md)."""
+    plan: dict[int, tuple[str, int]] = {}
+    for i, st in enumerate(stages or []):
+        if not isinstance(st, Mapping) or "layers" not in st or "block" not in st or set(st) - {"layers", "block", "groups"}:
+            raise ConfigError(f"model.encoder.stages[{i}]={st!r} is invalid; expected {{layers: [...], block: <kind>, "
+                              "groups: G}, e.g. {layers: [3, 4, 5, 6, 7], block: dgc, groups: 4}.")
+        for idx in resolve_layers(st["layers"]):
+            if idx in plan:
+                raise ConfigError(f"model.encoder.stages: encoder layer {idx} is named by two stages; "
+                                  "each layer may be replaced once.")
+            plan[idx] = (kind_name(st["block"]), int(st.get("groups", 1) or 1))
+    return plan
+
+
+def layer_plan(block: str, groups: int, layers: str | Iterable[int], stages: Sequence[Mapping] | None
+               ) -> dict[int, tuple[str, int]]:
+    """{layer: (block kind, groups)} of every replaced encoder layer: `block`/`groups` at `layers`, plus the
+    entries of `stages`; a layer named by both is an error."""
+    plan = {idx: (kind_name(block), int(groups)) for idx in resolve_layers(layers)}
+    mixed = resolve_stages(stages)
+    both = sorted(set(plan) & set(mixed))
+    if both:
+        raise ConfigError(f"model.encoder: layers {both} are replaced by both model.encoder.layers and "
+                          "model.encoder.stages; name each layer in one of them.")
+    return {**plan, **mixed}
+
+
 class Encoder(nn.Module):
     """ERFNet's encoder with the residual blocks at `layers` replaced by `block` blocks.
 
     `block` is a registered block kind (`gradgroup.models.factory.register_block`); `gradual` builds the
     replaced blocks' grouped 1x1 convs as gradual ones (the other layers stay ERFNet's Non-bt-1D).
+    `stages` replaces further layers, each entry its own kind and G (`resolve_stages`); with it, gradual
+    grouping anneals the replaced blocks whose kind can and leaves the others (D, Non-bt-1D) as built.
 
     `head` is the 1x1 classifier used when the encoder is trained alone on labels downsampled by 8
     (ERFNet's first stage and the paper's phase 1); it is not part of the deployed encoder-decoder.
@@ -81,9 +112,9 @@ class Encoder(nn.Module):
 
     def __init__(self, block: str = "nonbt1d", groups: int = 1, layers: str | Sequence[int] = "none",
                  gradual: bool = False, num_classes: int = 19, with_head: bool = False,
-                 dropout: Sequence[float] | None = None):
+                 dropout: Sequence[float] | None = None, stages: Sequence[Mapping] | None = None):
         super().__init__()
-        efficient = set(resolve_layers(layers))
+        plan = layer_plan(block, groups, layers, stages)
         drops = resolve_dropout(dropout)
         modules: list[nn.Module] = []
         for idx in range(1, 17):
@@ -91,9 +122,10 @@ class Encoder(nn.Module):
                 modules.append(Downsampler(*{1: (3, 16), 2: (16, 64), 8: (64, 128)}[idx]))
                 continue
             ch, dil = RESIDUAL_LAYERS[idx]
-            replaced = idx in efficient
-            modules.append(make_block(block if replaced else "nonbt1d", ch, dil, drops[ch], groups,
-                                      gradual and replaced, where=f"encoder layer {idx}"))
+            kind, g = plan.get(idx, ("nonbt1d", 1))
+            # Gradual grouping anneals every replaced block that can (a mixed plan's D blocks stay D).
+            anneal = gradual and idx in plan and (block_supports_gradual(kind) or not stages)
+            modules.append(make_block(kind, ch, dil, drops[ch], g, anneal, where=f"encoder layer {idx}"))
         self.layers = nn.ModuleList(modules)
         self.head = nn.Conv2d(128, num_classes, 1, bias=True) if with_head else None
 
@@ -148,12 +180,12 @@ def build_model(num_classes: int = 19, encoder: dict | None = None, decoder: dic
                 encoder_only: bool = False) -> SegmentationNet:
     """Build a model from the `model` config group (plain dicts, so tests need no Hydra).
 
-    encoder: {block, groups, layers, gradual, dropout}; decoder: {name}. `encoder_only` builds phase 1 of the
+    encoder: {block, groups, layers, gradual, dropout, stages}; decoder: {name}. `encoder_only` builds phase 1 of the
     paper's procedure: the encoder with its classifier and no decoder.
     """
     encoder = dict(encoder or {})
     decoder = dict(decoder or {})
-    known = {"block", "groups", "layers", "gradual", "dropout"}
+    known = {"block", "groups", "layers", "gradual", "dropout", "stages"}
     unknown = set(encoder) - known
     if unknown:
         raise ConfigError(f"model.encoder: unknown keys {sorted(unknown)}; expected {sorted(known)}.")

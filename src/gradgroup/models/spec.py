@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import ConfigError
-from .erfnet import SegmentationNet, build_model, resolve_layers
+from .erfnet import SegmentationNet, build_model, layer_plan
 from .factory import block_supports_gradual
 
 
@@ -40,7 +40,8 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What `build_model` is called with: `num_classes`, `encoder` {block, groups, layers, gradual, dropout}
+    """What `build_model` is called with: `num_classes`, `encoder` {block, groups, layers, gradual, dropout,
+    stages}
     and `decoder` {name}. Values are normalised to plain Python ones, so `ModelSpec(**spec.kwargs())`
     equals `spec` and two specs of the same network compare equal."""
 
@@ -73,8 +74,11 @@ class ModelSpec:
     @property
     def has_gradual(self) -> bool:
         """Whether the network has gradual 1x1 convs to anneal: `encoder.gradual` set, a block kind that
-        anneals (dgc, dgcs) and at least one replaced layer. Raises ConfigError for an invalid `layers`."""
+        anneals (dgc, dgcs) and at least one layer of that kind (`layers` or `stages`). Raises ConfigError
+        for an invalid `layers` or `stages`."""
         enc = self.encoder
-        if not enc.get("gradual", False) or not block_supports_gradual(enc.get("block", "nonbt1d")):
+        if not enc.get("gradual", False):
             return False
-        return bool(resolve_layers(enc.get("layers", "none")))
+        plan = layer_plan(enc.get("block", "nonbt1d"), enc.get("groups", 1), enc.get("layers", "none"),
+                          enc.get("stages"))
+        return any(block_supports_gradual(kind) for kind, _ in plan.values())

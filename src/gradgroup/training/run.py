@@ -100,7 +100,8 @@ def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle
     gradual = instantiate_checked(cfg.grouping.callback) if cfg.grouping.callback is not None else None
     if gradual is not None and not spec.has_gradual:
         raise ConfigError(f"grouping=gradual: {cfg.name} has no grouped 1x1 convs to anneal (model.encoder.block="
-                          f"{cfg.model.encoder.block}); use an experiment with a dgc or dgcs encoder, or grouping=none.")
+                          f"{cfg.model.encoder.block}, no dgc/dgcs entry in model.encoder.stages); use an "
+                          "experiment with a dgc or dgcs encoder, or grouping=none.")
     datamodule = instantiate_checked(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")  # validates the data root and every file before training starts
