@@ -1,0 +1,89 @@
+"""A Hydra sweeper that runs the placement search (gradgroup/search/) through the chosen launcher.
+
+Like Hydra's BasicSweeper it receives the launcher in `setup` and hands it batches of override lists, so
+`hydra/launcher=joblib|submitit_local|submitit_slurm` work unchanged; unlike it, the batches come from an
+Optuna study (search mode) or from the study's front and the paper's rows (confirm mode). A trial's config
+is composed by Hydra's own config loader (the same call the launchers make), so the model it times and
+the model it trains are one recipe.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, List, Optional
+
+from hydra.core.plugins import Plugins
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+from gradgroup.errors import ConfigError
+from gradgroup.search.confirm import confirm_jobs
+from gradgroup.search.cost import LatencyCache
+from gradgroup.search.runner import Budget, SearchRun, export_trials
+from gradgroup.search.space import Space
+from gradgroup.search.study import make_sampler, open_study
+
+MODES = ("search", "confirm")
+# Under Hydra the root logger prints INFO, and the ONNX exporter's passes (onnxscript, onnx_ir) log a line per
+# rewrite while the search times an architecture: keep their warnings, drop the chatter.
+EXPORT_LOGGERS = ("onnxscript", "onnx_ir")
+
+
+class SearchSweeper(Sweeper):
+    def __init__(self, mode: str = "search", n_trials: int = 8, sampler: str = "nsgaii", seed: int = 0,
+                 population: Optional[int] = None, batch_size: Optional[int] = None, study_name: str = "search",
+                 space: Any = None, latency: Any = None, budget: Any = None, confirm: Any = None,
+                 params: Any = None) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"hydra.sweeper.mode={mode!r} is unknown; expected one of {MODES}.")
+        plain = lambda node: OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node or {})  # noqa: E731
+        self.mode, self.n_trials, self.sampler_name, self.seed = mode, int(n_trials), sampler, seed
+        self.population, self.batch_size, self.study_name = population, batch_size, study_name
+        self.space = Space.from_config(plain(space))
+        self.latency, self.budget, self.confirm = plain(latency), plain(budget), plain(confirm)
+        self.params = plain(params)
+        self.launcher = self.config = self.hydra_context = None
+        self.job_idx = 0
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.hydra_context, self.config = hydra_context, config
+        for name in EXPORT_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+        self.launcher = Plugins.instance().instantiate_launcher(hydra_context=hydra_context,
+                                                                task_function=task_function, config=config)
+
+    def _compose(self, overrides: List[str]) -> DictConfig:
+        return self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+
+    def _launch(self, batch: List[List[str]]) -> None:
+        self.validate_batch_is_legal(batch)
+        self.launcher.launch(batch, initial_job_idx=self.job_idx)
+        self.job_idx += len(batch)
+
+    def sweep(self, arguments: List[str]) -> Any:
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        fixed = [f"{k}={v}" for k, v in self.params.items()] + list(arguments)
+        if any("," in a.split("=", 1)[-1] and not a.split("=", 1)[-1].lstrip().startswith(("[", "{", "'", '"'))
+               for a in fixed):
+            raise ConfigError(f"gradgroup_search sweeps over its own space (hydra.sweeper.space); the overrides "
+                              f"{fixed} must be single values, not comma lists.")
+        launcher = self.config.hydra.get("launcher") or {}
+        batch = self.batch_size or int(launcher.get("n_jobs") or launcher.get("array_parallelism") or 1)
+        study = open_study(sweep_dir, self.study_name, make_sampler(self.sampler_name, self.seed, self.population))
+        cache = LatencyCache(sweep_dir, **self.latency)
+        print(f"search: {self.mode} in {sweep_dir} ({self.space.size} architectures in the space, "
+              f"{self.sampler_name}, {batch} trained at a time)", flush=True)
+        if self.mode == "search":
+            SearchRun(sweep_dir, self.space, study, cache, self._compose, self._launch, self.n_trials, batch,
+                      Budget(**self.budget), fixed, log=lambda m: print(m, flush=True)).run()
+            return None
+        jobs = confirm_jobs(study, self.space, self._compose, cache, sweep_dir, log=lambda m: print(m, flush=True),
+                            fixed=fixed, **self.confirm)
+        for i in range(0, len(jobs), batch):
+            self._launch(jobs[i:i + batch])
+            print(f"search: confirmation {min(i + batch, len(jobs))}/{len(jobs)} jobs done", flush=True)
+        export_trials(study, sweep_dir)
+        return None

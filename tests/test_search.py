@@ -1,0 +1,139 @@
+"""The placement search (docs/search.md): the space in sweeps/search.yaml, its points as ordinary overrides,
+the search loop on a shared Optuna journal (no duplicated trials, resumable), and the report."""
+import json
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from gradgroup.config.compose import compose_config
+from gradgroup.errors import ConfigError
+from gradgroup.search.cost import arch_key
+from gradgroup.search.space import Space, parse_kind
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sweep_space() -> dict:
+    return OmegaConf.to_container(OmegaConf.load(ROOT / "sweeps" / "search.yaml").hydra.sweeper.space)
+
+
+def spec_of(overrides):
+    return instantiate(compose_config(overrides).model, _convert_="all")
+
+
+def test_the_declared_space_parses_and_a_point_is_ordinary_overrides():
+    space = Space.from_config(sweep_space())
+    assert [s.name for s in space.stages] == ["s4", "s8a", "s8b"] and space.size == 8 * 8 * 8 * 2 * 2
+    point = space.point({"s4": "dgc4", "s8a": "d", "s8b": "nonbt1d"}, "light", True)
+    assert point.label == "DG4|D|N+light+gg" and "layers 3-7: DGC G=4" in point.words
+    cfg = compose_config(point.overrides())
+    spec = instantiate(cfg.model, _convert_="all")
+    assert cfg.name == "search/s4-dgc4_s8a-d_s8b-nonbt1d_light_gg" and cfg.label == "DG4|D|N+light+gg"
+    assert spec.has_gradual and cfg.grouping.callback is not None and spec.decoder["name"] == "light"
+    kinds = [type(m).__name__ for m in spec.build().encoder.layers]
+    assert kinds[2:7] == ["DepthwiseSeparableBlock"] * 5 and kinds[12:] == ["NonBottleneck1D"] * 4
+    # gradual grouping without a grouped stage means nothing: normalised off
+    assert not space.point({"s4": "d", "s8a": "d", "s8b": "nonbt1d"}, "erfnet", True).gradual
+
+
+def test_the_paper_rows_are_points_of_the_space_with_the_same_architecture():
+    space = Space.from_config(sweep_space())
+    d_star = space.point({"s4": "d", "s8a": "d", "s8b": "d"}, "erfnet", False)
+    dg4p = space.point({"s4": "dgc4", "s8a": "dgc4", "s8b": "dgc4"}, "light", True)
+    assert arch_key(spec_of(d_star.overrides())) == arch_key(spec_of(["experiment=table3/d"]))
+    assert arch_key(spec_of(dg4p.overrides())) == arch_key(spec_of(["experiment=table4/dg4_proposed"]))
+    erfnet = space.point({"s4": "nonbt1d", "s8a": "nonbt1d", "s8b": "nonbt1d"}, "erfnet", False)
+    assert arch_key(spec_of(erfnet.overrides())) == arch_key(spec_of([])) == "erfnet | decoder erfnet"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"kinds": ["dgc3"]}, "group count 3 does not divide"),
+    ({"kinds": ["bogus4"]}, "not <block><G>"),
+    ({"kinds": ["d2"]}, "has no grouped convs"),
+    ({"stages": {"a": [3, 4], "b": [4, 5]}}, "stages.b: needs encoder layers of its own"),
+    ({"stages": {"a": [8]}}, "not residual encoder layers"),
+    ({"decoder": ["heavy"]}, "decoder: ['heavy'] unknown"),
+])
+def test_a_wrong_space_names_the_key(change, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        Space.from_config({**sweep_space(), **change})
+
+
+def test_stages_reject_a_layer_named_twice():
+    with pytest.raises(ConfigError, match="named by two stages"):
+        spec_of(["model.encoder.stages=[{layers:[3,4],block:d},{layers:[4],block:dgc,groups:2}]"]).build()
+    with pytest.raises(ConfigError, match="both model.encoder.layers and model.encoder.stages"):
+        spec_of(["experiment=table3/d", "model.encoder.stages=[{layers:[3],block:dgc,groups:2}]"]).build()
+    assert parse_kind("dgcs8") == ("dgcs", 8) and parse_kind("nonbt1d") == ("nonbt1d", 1)
+
+
+class FakeCache:
+    """Latency from the GMACs, no timing: the loop's bookkeeping without ONNX Runtime."""
+
+    def __init__(self):
+        self.seen = {}
+
+    def measure(self, specs, log=print):
+        for k in specs:
+            self.seen.setdefault(k, {"ms": 10.0 + len(k) / 10})
+        return dict(self.seen)
+
+    def entries(self):
+        return dict(self.seen)
+
+    def bound_ms(self, spec):
+        return None
+
+
+def _search(sweep_dir, n_trials, seed, barrier=None):
+    """One search process with a fake launcher that writes an ok metrics.json per job."""
+    from gradgroup.search.runner import Budget, SearchRun
+    from gradgroup.search.study import make_sampler, open_study
+
+    def launch(batch):
+        for overrides in batch:
+            sub = next(o.split("=", 1)[1] for o in overrides if o.startswith("hydra.sweep.subdir="))
+            (Path(sweep_dir) / sub).mkdir(parents=True, exist_ok=True)
+            (Path(sweep_dir) / sub / "metrics.json").write_text(json.dumps({"status": "ok", "miou": 30.0 + len(sub) % 7}))
+
+    study = open_study(sweep_dir, "search", make_sampler("nsgaii", seed, 4))
+    if barrier is not None:
+        barrier.wait()
+    SearchRun(sweep_dir, Space.from_config(sweep_space()), study, FakeCache(), compose_config, launch, n_trials, 1,
+              Budget(), ["preset=smoke"], log=lambda m: None).run()
+
+
+def test_two_processes_on_one_storage_share_the_trials_without_duplicates(tmp_path):
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    procs = [ctx.Process(target=_search, args=(str(tmp_path), 4, seed, barrier)) for seed in (0, 1)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(600)
+    assert [p.exitcode for p in procs] == [0, 0]
+    trials = json.loads((tmp_path / "search" / "trials.json").read_text())["trials"]
+    done = [t for t in trials if t.get("trained")]
+    assert len(done) == 4, [(t["number"], t["state"], t.get("owner")) for t in trials]
+    assert len({t["number"] for t in trials}) == len(trials)  # Optuna handed out each number once
+    assert len({t["arch"] for t in done}) == 4 and len({t["run_dir"] for t in done}) == 4
+    assert len({t["owner"] for t in done}) == 2  # both processes trained some
+
+
+def test_a_killed_search_adopts_its_cut_off_trial_and_ends_at_n(tmp_path):
+    from gradgroup.search.study import make_sampler, open_study
+
+    _search(str(tmp_path), 2, 0)
+    study = open_study(str(tmp_path), "search", make_sampler("nsgaii", 0, 4))
+    cut = study.ask()  # a trial whose process died mid-training: RUNNING, owner gone
+    space = Space.from_config(sweep_space())
+    space.suggest(cut)
+    cut.set_user_attr("owner", "some-host_999999")
+    _search(str(tmp_path), 4, 0)
+    trials = json.loads((tmp_path / "search" / "trials.json").read_text())["trials"]
+    done = sorted(t["number"] for t in trials if t.get("trained"))
+    assert len(done) == 4 and cut.number in done  # adopted, not left behind
+    assert not any(t["state"] == "RUNNING" for t in trials)
