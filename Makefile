@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
 
-.PHONY: help install demo notebook test test-slow table3 table4 table5 ablation study reproduce bench-gradual bench-latency counts clean
+.PHONY: help install demo notebook test test-slow table3 table4 table5 ablation study search reproduce bench-gradual bench-latency counts clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -119,6 +119,29 @@ study: install ## gradual grouping study: DG{2,4,8}* direct/abrupt/gradual, 12 p
 	part 4 long $(STUDY_LONG_ARGS) $(if $(STUDY_LONG_SEEDS),seed=$(STUDY_LONG_SEEDS)) && \
 	$(VENV)/bin/gradgroup-table $$dir --no-latency $(if $(ALLOW_FAILED),--allow-failed) --wandb disabled && \
 	$(PY) -m gradgroup.cli.study $$dir --command "$(STUDY_CMD)" $(if $(STUDY_DOC),--publish $(STUDY_DOC)) $(STUDY_REPORT_ARGS)
+
+# The placement search (issue 17, docs/search.md): N_TRIALS trained trials of sweeps/search.yaml into SEARCH_DIR
+# (default multirun/search/<timestamp>), its front and the paper's rows retrained on 3 fresh seeds, the roofline
+# check (quick preset), the results table and the report (front.md, search_pareto.png, search.md; at the quick
+# preset published as $(SEARCH_DOC)). Rerun with SEARCH_DIR=<dir> to resume: finished trials are never rerun.
+# PRESET=smoke: latency at 256x128, 1 front trial and 3 paper rows confirmed on 2 seeds, no roofline check.
+N_TRIALS ?= $(if $(filter smoke,$(PRESET)),4,8)
+SEARCH_SMOKE_ARGS := hydra.sweeper.latency.size=256x128 hydra.sweeper.latency.rounds=2 hydra.sweeper.confirm.k=1 \
+	'hydra.sweeper.confirm.seeds=[1,2]' 'hydra.sweeper.confirm.paper_rows=[table3/erfnet,table4/d_proposed,table4/dg4_proposed]'
+SEARCH_ARGS ?= $(if $(filter smoke,$(PRESET)),$(SEARCH_SMOKE_ARGS),)
+SEARCH_DOC ?= $(if $(filter quick,$(PRESET)),docs/search.md,)
+SEARCH_CMD = make search PRESET=$(PRESET) N_TRIALS=$(N_TRIALS)
+
+search: install ## placement search: Pareto front of mIoU vs measured latency, confirmed on 3 seeds, vs the paper's rows
+	@dir=$${SEARCH_DIR:-multirun/search/$$(date +%Y-%m-%d_%H-%M-%S-%N)}; \
+	echo "search: $(N_TRIALS) trials at preset $(PRESET) -> $$dir (resume: $(SEARCH_CMD) SEARCH_DIR=$$dir)"; \
+	run() { $(VENV)/bin/gradgroup-train --config-dir sweeps --config-name search preset=$(PRESET) hydra.sweep.dir=$$dir \
+	  hydra.sweeper.n_trials=$(N_TRIALS) $(LAUNCH_ARGS) $(SEARCH_ARGS) "$$@" $(ARGS); }; \
+	run && run hydra.sweeper.mode=confirm && \
+	$(if $(filter quick paper,$(PRESET)),$(VENV)/bin/gradgroup-roofline --threads $(BENCH_THREADS) --out $$dir/roofline.json &&,) \
+	$(VENV)/bin/gradgroup-table $$dir $(TABLE_ARGS) && \
+	$(VENV)/bin/gradgroup-search report $$dir --command "$(SEARCH_CMD)" \
+	  $(if $(filter quick paper,$(PRESET)),--roofline $$dir/roofline.json) $(if $(SEARCH_DOC),--publish $(SEARCH_DOC))
 
 reproduce: table3 table4 table5 ablation ## every table of the paper plus the ablation
 

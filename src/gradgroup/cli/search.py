@@ -43,7 +43,7 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def optuna_plots(sweep_dir: Path) -> list[str]:
+def optuna_plots(sweep_dir: Path, study_name: str) -> list[str]:
     """Optuna's matplotlib Pareto-front and importance plots; a plot that fails is skipped with the reason."""
     import warnings
 
@@ -55,12 +55,15 @@ def optuna_plots(sweep_dir: Path) -> list[str]:
     made = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study = open_study(sweep_dir, "search", None)
-        done = [t for t in study.trials if t.user_attrs.get("trained")]
+        stored = open_study(sweep_dir, study_name, None)
+        done = [t for t in stored.trials if t.user_attrs.get("trained")]
+        study = optuna.create_study(directions=stored.directions)  # the trained trials only, in memory
+        study.add_trials(done)
         for name, draw in [("optuna_pareto.png", lambda: ovm.plot_pareto_front(
                                study, target_names=["val mIoU", "latency ms"])),
                            ("optuna_importance_miou.png", lambda: ovm.plot_param_importances(
-                               study, target=lambda t: t.values[0], target_name="val mIoU")),
+                               # Optuna's evaluator ranks params by how they lower the target: negate mIoU
+                               study, target=lambda t: -t.values[0], target_name="val mIoU (negated)")),
                            ("optuna_importance_latency.png", lambda: ovm.plot_param_importances(
                                study, target=lambda t: t.values[1], target_name="latency ms"))]:
             if len(done) < 2:
@@ -94,7 +97,7 @@ def report(args) -> None:
     sweeper = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False)
     plot_search(data["trials"], rows, d / "search_pareto.png", title=f"placement search: {d}",
                 budget_ms=(sweeper.get("budget") or {}).get("latency_ms"))
-    images = ["search_pareto.png", *optuna_plots(d)]
+    images = ["search_pareto.png", *optuna_plots(d, sweeper.get("study_name", "search"))]
     spearman = json.loads(Path(args.roofline).read_text())["spearman"] if args.roofline else None
     command = args.command or "gradgroup-train --config-dir sweeps --config-name search " + " ".join(
         str(o) for o in cfg.hydra.overrides.task)

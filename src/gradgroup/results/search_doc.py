@@ -70,4 +70,26 @@ def document(sweep_dir, data: dict, rows: list[dict], sweeper: dict, command: st
     lines += ["", "## Does a searched placement dominate the paper's choice?", "",
               "Dominates = higher mean mIoU at no more latency, or less latency at no less mean mIoU.", "",
               verdict_text(rows), ""]
+    lines += USAGE.splitlines()
     return "\n".join(lines)
+
+
+USAGE = """## Running a search
+
+- `make search` (quick preset, `N_TRIALS=8`, 2 jobs at a time); `make search PRESET=smoke N_TRIALS=4` checks the
+  pipeline in minutes. The target runs the search, the confirmation (`hydra.sweeper.mode=confirm`), the cost
+  model check (`gradgroup-roofline`), `gradgroup-table` and `gradgroup-search report` on one dir.
+- Resume: rerun the same command with `SEARCH_DIR=<dir>` (or `hydra.sweep.dir=<dir>`): finished trials are
+  kept, a trial cut off mid-training is trained again in its own run dir, and the search stops at `n_trials`
+  trained trials. Several processes may share one dir (the Optuna journal is file-locked): each takes new
+  trials, none is handed out twice.
+- The space, objectives, sampler, budget and confirmation live in `sweeps/search.yaml` under
+  `hydra.sweeper`; narrow or widen from the command line, e.g. `hydra.sweeper.space.kinds=[d,dgc4,dgcs4]`,
+  `hydra.sweeper.space.decoder=[light]`, `hydra.sweeper.budget.latency_ms=150`, `hydra.sweeper.sampler=tpe`.
+- Every trial is an ordinary run dir (`trialNNN_<choices>_seed0/metrics.json`) with ordinary overrides
+  (`model.encoder.stages=[...]`, `model.decoder.name`, `grouping`), so `gradgroup-train <those overrides>`
+  reproduces one; the confirmation's runs are under `confirm/`. wandb groups every run of a search under the
+  sweep dir's name.
+- Launchers: `hydra/launcher=joblib`, `submitit_local` or `submitit_slurm` as for any sweep; latency is timed
+  in the sweeper's process between batches, never beside a training of the search.
+"""
