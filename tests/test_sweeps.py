@@ -13,7 +13,8 @@ SWEEPS = sorted(p.stem for p in (REPO_ROOT / "sweeps").glob("*.yaml"))
 def test_every_sweep_file_composes(sweep, data_cache, tmp_path):
     """Hydra composes the sweep file, and every experiment it sweeps over exists and composes."""
     sweep_cfg = OmegaConf.load(REPO_ROOT / "sweeps" / f"{sweep}.yaml")
-    names = str(sweep_cfg.hydra.sweeper.params.experiment).split(",")
+    sweeper = sweep_cfg.hydra.sweeper  # the placement search sweeps its own space; its paper rows are experiments
+    names = str(sweeper.params.experiment).split(",") if "params" in sweeper else list(sweeper.confirm.paper_rows)
     for name in names:
         assert compose_cfg([f"experiment={name}"]).name.startswith("table")
     proc = run_cli(["gradgroup.cli.train", "--config-dir", str(REPO_ROOT / "sweeps"), "--config-name", sweep,

@@ -89,6 +89,12 @@ class SearchRun:
         cx = complexity_report(spec.deployable().build(), tuple(cfg.complexity.input_hw), str(cfg.complexity.convention))
         return Pending(number, tid, point, spec, arch_key(spec), int(cfg.seed), cx["gmacs"])
 
+    def describe(self, p: Pending) -> Pending:
+        """Write what the trial is (architecture key, label, words, run dir) into its user attributes."""
+        self._set(p.trial_id, arch=p.key, label=p.point.label, words=p.point.words,
+                  name=f"search/{p.point.slug}", subdir=p.subdir, gmacs=p.gmacs)
+        return p
+
     def _skip(self, p: Pending, latency: float | None, why: str, excess: float) -> None:
         self._set(p.trial_id, trained=False, skipped=why)
         set_budget_excess(self.study, p.trial_id, excess)
@@ -103,17 +109,19 @@ class SearchRun:
         batch = []
         for t in stale[:self.batch_size]:
             self._set(t._trial_id, owner=self.owner.id)
+            if len(t.params) < len(self.space.stages) + 2:  # cut off while its point was being sampled
+                self.log(f"search: trial {t.number} was cut off before its architecture was chosen; failed")
+                self.study.tell(t.number, state=TrialState.FAIL)
+                continue
             self.log(f"search: adopting trial {t.number}, cut off before it finished; training it again")
-            batch.append(self.pending(t))
+            batch.append(self.describe(self.pending(t)))
         asks = sum(1 for t in trials if t.user_attrs.get("owner") == self.owner.id)
         while len(batch) < self.batch_size and remaining > 0 and asks < self.max_asks:
             asks += 1
             trial = self.study.ask()
             trial.set_user_attr("owner", self.owner.id)
             self.space.suggest(trial)
-            p = self.pending(trial)
-            self._set(p.trial_id, arch=p.key, label=p.point.label, words=p.point.words,
-                      name=f"search/{p.point.slug}", subdir=p.subdir, gmacs=p.gmacs)
+            p = self.describe(self.pending(trial))
             if self._duplicate(p):
                 continue
             if self.budget.gmacs and p.gmacs > self.budget.gmacs:

@@ -5,6 +5,10 @@ Like Hydra's BasicSweeper it receives the launcher in `setup` and hands it batch
 Optuna study (search mode) or from the study's front and the paper's rows (confirm mode). A trial's config
 is composed by Hydra's own config loader (the same call the launchers make), so the model it times and
 the model it trains are one recipe.
+
+Hydra imports every module of its plugin packages whenever any Hydra app starts (`gradgroup-train --help`,
+`gradgroup-complexity`): the search's own modules (torch, ONNX Runtime, Optuna) load only once this
+sweeper is instantiated.
 """
 from __future__ import annotations
 
@@ -18,11 +22,6 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from gradgroup.errors import ConfigError
-from gradgroup.search.confirm import confirm_jobs
-from gradgroup.search.cost import LatencyCache
-from gradgroup.search.runner import Budget, SearchRun, export_trials
-from gradgroup.search.space import Space
-from gradgroup.search.study import make_sampler, open_study
 
 MODES = ("search", "confirm")
 # Under Hydra the root logger prints INFO, and the ONNX exporter's passes (onnxscript, onnx_ir) log a line per
@@ -37,6 +36,8 @@ class SearchSweeper(Sweeper):
                  params: Any = None) -> None:
         if mode not in MODES:
             raise ConfigError(f"hydra.sweeper.mode={mode!r} is unknown; expected one of {MODES}.")
+        from gradgroup.search.space import Space
+
         plain = lambda node: OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node or {})  # noqa: E731
         self.mode, self.n_trials, self.sampler_name, self.seed = mode, int(n_trials), sampler, seed
         self.population, self.batch_size, self.study_name = population, batch_size, study_name
@@ -62,6 +63,11 @@ class SearchSweeper(Sweeper):
         self.job_idx += len(batch)
 
     def sweep(self, arguments: List[str]) -> Any:
+        from gradgroup.search.confirm import confirm_jobs
+        from gradgroup.search.cost import LatencyCache
+        from gradgroup.search.runner import Budget, SearchRun, export_trials
+        from gradgroup.search.study import make_sampler, open_study
+
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
