@@ -45,7 +45,9 @@ def document(sweep_dir, data: dict, rows: list[dict], sweeper: dict, command: st
         f"{settings.get('rounds')} interleaved rounds beside ERFNet; budget {json.dumps(sweeper.get('budget'))}.",
         f"- Sampler: {sweeper.get('sampler')} (seed {sweeper.get('seed')}), {sweeper.get('n_trials')} trained "
         f"trials requested; {t['asked']} asked, {t['trained']} trained, {t['over_budget']} over budget, "
-        f"{t['duplicates']} duplicates, {t['failed']} failed.",
+        f"{t['duplicates']} duplicates, {t['failed']} failed. The first `population` trials (default 8) are "
+        "random draws from the space; the sampler models the objectives from then on, so a search of few more "
+        "trials than that is close to a random search.",
         f"- Confirmation: the front's trials (k = {front.get('k')}) and the paper's rows retrained on seeds "
         f"{front.get('seeds')} (the paper's rows with `{' '.join(front.get('paper_overrides', []))}`: the "
         "trials' training budget).",
@@ -76,7 +78,7 @@ def document(sweep_dir, data: dict, rows: list[dict], sweeper: dict, command: st
 
 USAGE = """## Running a search
 
-- `make search` (quick preset, `N_TRIALS=8`, 2 jobs at a time); `make search PRESET=smoke N_TRIALS=4` checks the
+- `make search` (quick preset, 12 epochs per job, `N_TRIALS=10`, 2 jobs at a time); `make search PRESET=smoke N_TRIALS=4` checks the
   pipeline in minutes. The target runs the search, the confirmation (`hydra.sweeper.mode=confirm`), the cost
   model check (`gradgroup-roofline`), `gradgroup-table` and `gradgroup-search report` on one dir.
 - Resume: rerun the same command with `SEARCH_DIR=<dir>` (or `hydra.sweep.dir=<dir>`): finished trials are

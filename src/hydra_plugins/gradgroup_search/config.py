@@ -39,7 +39,7 @@ class ConfirmConf:
 class GradgroupSearchConf:
     _target_: str = "hydra_plugins.gradgroup_search.sweeper.SearchSweeper"
     mode: str = "search"            # search | confirm
-    n_trials: int = 8               # trained trials (over-budget and duplicate architectures not counted)
+    n_trials: int = 10              # trained trials (over-budget and duplicate architectures not counted)
     sampler: str = "nsgaii"         # nsgaii | tpe
     seed: int = 0                   # the sampler's seed
     population: Optional[int] = None  # NSGA-II population / TPE startup trials (default 8)

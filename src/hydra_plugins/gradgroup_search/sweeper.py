@@ -30,7 +30,7 @@ EXPORT_LOGGERS = ("onnxscript", "onnx_ir")
 
 
 class SearchSweeper(Sweeper):
-    def __init__(self, mode: str = "search", n_trials: int = 8, sampler: str = "nsgaii", seed: int = 0,
+    def __init__(self, mode: str = "search", n_trials: int = 10, sampler: str = "nsgaii", seed: int = 0,
                  population: Optional[int] = None, batch_size: Optional[int] = None, study_name: str = "search",
                  space: Any = None, latency: Any = None, budget: Any = None, confirm: Any = None,
                  params: Any = None) -> None:
