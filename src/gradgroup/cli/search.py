@@ -100,7 +100,7 @@ def report(args) -> None:
     images = ["search_pareto.png", *optuna_plots(d, sweeper.get("study_name", "search"))]
     spearman = json.loads(Path(args.roofline).read_text())["spearman"] if args.roofline else None
     command = args.command or "gradgroup-train --config-dir sweeps --config-name search " + " ".join(
-        str(o) for o in cfg.hydra.overrides.task)
+        str(o) for o in [*cfg.hydra.overrides.hydra, *cfg.hydra.overrides.task])
     runs = load_runs([d])
     page = document(d, data, rows, sweeper, command, cfg.get("preset_name"), runs, spearman, images)
     atomic_write_text(d / "search.md", page)

@@ -79,6 +79,8 @@ class SearchSweeper(Sweeper):
         launcher = self.config.hydra.get("launcher") or {}
         batch = self.batch_size or int(launcher.get("n_jobs") or launcher.get("array_parallelism") or 1)
         study = open_study(sweep_dir, self.study_name, make_sampler(self.sampler_name, self.seed, self.population))
+        if study.trials:  # a resumed search: the sampler's seed moves on, so it does not redraw the first points
+            study.sampler = make_sampler(self.sampler_name, self.seed + len(study.trials), self.population)
         cache = LatencyCache(sweep_dir, **self.latency)
         print(f"search: {self.mode} in {sweep_dir} ({self.space.size} architectures in the space, "
               f"{self.sampler_name}, {batch} trained at a time)", flush=True)
