@@ -140,13 +140,14 @@ def test_export_cli_errors_name_the_missing_checkpoint(setup, message, tmp_path,
 
 
 def test_export_loads_a_run_dirs_last_checkpoint(tmp_path):
-    from gradgroup.cli.export import load_run
+    from gradgroup.inference.predictor import deployable_from_run
 
     run_dir = _run_dir(tmp_path / "run")
-    model = ModelSpec(encoder={"block": "dgc", "groups": 4, "layers": "starred"}).build()
+    spec = ModelSpec(encoder={"block": "dgc", "groups": 4, "layers": "starred"})
+    model = spec.build()
     (run_dir / "checkpoints").mkdir()
     torch.save({"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}},
                run_dir / "checkpoints" / "last.ckpt")
-    _, loaded, source = load_run(run_dir)
-    assert source["checkpoint"].endswith("last.ckpt")
+    loaded, source = deployable_from_run(run_dir, spec)
+    assert source.name == "last.ckpt"
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ..common.records import read_record
+from ..config.build import build
 from ..config.compose import compose_config, register_resolvers
 from ..config.schema import TrainConfig
 from ..errors import ConfigError
@@ -105,6 +105,6 @@ def build_predictor(src: Source, cfg: DictConfig, device: str):
         if src.run_dir is None:
             raise ConfigError(f"SOURCE: {src.weights} is a Lightning checkpoint outside a run dir; its network is "
                               "described by the run's config.yaml. Give the run dir, or a converted.pt / .onnx.")
-        kwargs = instantiate(cfg.model).kwargs()
+        kwargs = build(cfg.model).kwargs()
         model = model_from_lightning(src.weights, kwargs)
     return TorchPredictor(model, device), kwargs

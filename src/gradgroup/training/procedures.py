@@ -25,7 +25,7 @@ import torch
 from ..errors import ConfigError
 from ..grouping.convert import convert_to_grouped
 from ..models import ModelSpec
-from ..models.weights_file import load_weights_file
+from ..models.weights_file import load_weights_file, network_state
 from ..common.atomic import atomic_write_text
 from .checkpoints import atomic_torch_save
 from .distributed import is_rank_zero
@@ -116,7 +116,7 @@ class TwoPhaseProcedure:
         state = blob.get("state_dict", blob)
         if any(k.startswith("model.encoder.") for k in state):  # a Lightning checkpoint of phase 1
             model = spec.build(encoder_only=True)
-            enc = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.encoder.")}
+            enc = {k: v for k, v in network_state(state).items() if k.startswith("encoder.")}
             try:
                 model.load_state_dict(enc, strict=True)
             except RuntimeError as err:
