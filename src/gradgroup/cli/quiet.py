@@ -1,8 +1,9 @@
 """The one place where third-party console noise is silenced, each filter naming its upstream cause.
 
 What the project itself caused is fixed where it is caused (the `weights_only` line: training/fitter.py
-passes it; wandb's `anonymous` warning: training/run.py drops the argument Lightning adds; the model
-summary: off in conf/trainer/default.yaml, replaced by one line with our params and GMACs). What is left
+passes it; wandb's `anonymous` warning: training/wandb_run.py starts the run itself, without the
+argument Lightning would add; the model summary: off in conf/trainer/default.yaml, replaced by one line
+with our params and GMACs). What is left
 is other packages talking: filtered here by exact message and module, never by whole category, so a new
 warning still shows. `install()` runs at every entry point and inside every job (a joblib/submitit
 worker is a fresh process). Light: standard library only, so `--help` stays fast.

@@ -21,10 +21,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
+from ..config.runtime import sweep_setting
 from ..results.records import is_ok, load_runs
 from .report import fail
 
@@ -70,8 +70,4 @@ class SweepGuard(Callback):
 
 def setting(name: str, default=False):
     """This job's sweep setting (`hydra.callbacks.sweep.<name>`), read inside a job of any launcher."""
-    try:
-        node = HydraConfig.get().callbacks.get("sweep")
-    except ValueError:
-        return default
-    return default if node is None else node.get(name, default)
+    return sweep_setting(name, default)

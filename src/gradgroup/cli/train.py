@@ -17,26 +17,18 @@ import traceback
 from pathlib import Path
 
 import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, read_write
 
 from ..common.records import read_record
 from ..config.compose import CONF_DIR, register_resolvers
+from ..config.runtime import hydra_runtime, is_multirun as _is_multirun
 from ..errors import GradgroupError
 from . import quiet, sweep_callbacks
 from .report import fail
 
 log = logging.getLogger("gradgroup.train")
 register_resolvers()
-
-
-def _is_multirun() -> bool:
-    try:
-        return HydraConfig.get().mode == RunMode.MULTIRUN
-    except ValueError:
-        return False
 
 
 def _absolute_data_paths(cfg: DictConfig) -> None:
@@ -52,7 +44,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     from ..training.run import train
 
     quiet.install()  # here, in the job's own process (joblib/submitit workers too), after Lightning's import
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    run_dir = Path(hydra_runtime().runtime.output_dir)
     _absolute_data_paths(cfg)
     if _is_multirun() and sweep_callbacks.setting("resume"):
         done = read_record(run_dir)
@@ -84,7 +76,7 @@ def _ddp_ranks_run_this_job_only(cfg: DictConfig, run_dir: Path) -> None:
     strategy = str(cfg.trainer.get("strategy", ""))
     if "ddp" not in strategy or "spawn" in strategy or "fork" in strategy:
         return False
-    hc = HydraConfig.get()
+    hc = hydra_runtime()
     keep, args = [], sys.argv[1:]
     for i, a in enumerate(args):  # the config source (--config-dir/--config-name) stays; -m goes
         if a in ("--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp"):

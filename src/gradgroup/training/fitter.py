@@ -21,7 +21,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 
 from ..common.scores import class_iou_record, mean_iou
 from ..data.cityscapes import unwrap_loader_error
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from ..grouping.convert import convert_to_grouped, max_abs_output_diff
 from ..models.gradual_conv import gradual_convs
 from ..models.weights_file import load_weights_file
@@ -56,9 +56,7 @@ class Fitter:
                                      every_n_epochs=1, enable_version_counter=False)]
         callbacks += [copy.deepcopy(cb) for cb in self.callbacks]  # fresh state for every fit
         callbacks += [RngState(), *self.run_callbacks]
-        if gradual_convs(model):
-            if self.gradual_callback is None:
-                raise ConfigError("model.encoder.gradual is true but no schedule is set: use grouping=gradual.")
+        if gradual_convs(model) and self.gradual_callback is not None:  # paired once, config/checks.py
             callbacks.append(self.gradual_callback)
         trainer = self.make_trainer(default_root_dir=str(run_dir), callbacks=callbacks,
                                     logger=self.make_loggers(run_dir, log_suffix), plugins=[AtomicCheckpointIO()],
