@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--budget-ms", type=float, help="best mIoU with latency (ms) <= this")
     ap.add_argument("--out", help="output dir (default: the first SWEEP_DIR)")
     ap.add_argument("--no-latency", action="store_true",
-                    help="ignore SWEEP_DIR/latency.json (keep the latency_ms metrics.json recorded)")
+                    help="ignore SWEEP_DIR/latency.json: a table without latency")
     ap.add_argument("--latency-backend", metavar="B", help="which backend's latency the table and --budget-ms use "
                     "(eager, optimized, compile, onnxruntime, onnxruntime-int8; default: the fastest fp32 "
                     "backend latency.json measured); named in the table's caption")

@@ -63,7 +63,8 @@ def _flat(r: dict, labels: dict) -> dict:
             # What the mIoU was scored against (full | half | label_hw) and the W x H that gave.
             "label_resolution": _resolution(r) if ok else "",
             **{f"paper_{k}": num(paper.get(k)) for k in ("miou", "params", "gmacs")},
-            **{k: num(r.get(k)) if ok else None for k in ("miou", "params", "gmacs", "latency_ms")},
+            **{k: num(r.get(k)) if ok else None for k in ("miou", "params", "gmacs")},
+            "latency_ms": None,  # measured by gradgroup-bench --sweep into latency.json (attach_latency)
             **{"iou_" + c.replace(" ", "_"): num(v) for c, v in ious.items()}}
 
 
@@ -132,7 +133,7 @@ def _at(value, wh: str):
 
 
 def attach_latency(rows: list[dict], measured: dict | None) -> None:
-    """Put measured latency (latency.json's) on the rows, replacing metrics.json's, then the speedup."""
+    """Put measured latency (latency.json's) on the rows, then the speedup over ERFNet."""
     ratios = {}
     for r in rows:
         m = (measured or {}).get(r["experiment"])
@@ -150,13 +151,10 @@ def attach_latency(rows: list[dict], measured: dict | None) -> None:
 
 def latency_caption(meta: dict) -> tuple[str, ...]:
     """The lines under the table naming how latency was measured: backend, machine, statistic, warnings."""
-    if not {k: v for k, v in meta.items() if k != "size"}:
+    if not meta:
         return ()
-    if "backend" not in meta:  # an older single-backend latency.json
-        return ("Latency measured by gradgroup-bench (" +
-                ", ".join(f"{k} {v}" for k, v in meta.items() if v is not None and k != "size") + ").",)
     where = ", ".join(str(meta[k]) for k in ("cpu", "simd") if meta.get(k))
-    line = (f"Latency: backend {meta['backend']}, measured by gradgroup-bench ({where}, {meta.get('threads')} threads, "
+    line = (f"Latency: backend {meta.get('backend')}, measured by gradgroup-bench ({where}, {meta.get('threads')} threads, "
             f"batch {meta.get('batch', 1)}, {meta.get('output', 'labels')} output, median of {meta.get('rounds')} "
             f"interleaved rounds, torch {meta.get('torch')}); speedup vs ERFNet = ERFNet ms / model ms on the "
             "same backend in the same run.")
@@ -180,7 +178,7 @@ def select_best(rows: list[dict], budget_gmacs=None, budget_ms=None) -> tuple[di
     if not fitting:
         msg = f"Nothing fits the budget ({budget})"
         if budget_ms is not None and not any(num(r.get("latency_ms")) for r in ok):
-            msg += ": no latency measured (run gradgroup-bench --sweep, drop --no-latency or record latency_ms)"
+            msg += ": no latency measured (run gradgroup-bench --sweep DIR, or drop --no-latency)"
         return None, msg + "."
     best = max(fitting, key=lambda r: (r["miou"], -(num(r.get("gmacs")) or 0)))
     best["fits_budget"] = "best"
@@ -250,8 +248,8 @@ def load_results_csv(paths) -> list[dict]:
 def make_table(runs: list[dict], latency: dict | None = None, budget_gmacs=None, budget_ms=None):
     """Rows (latency and budget marks applied), the Markdown table, and the one-line budget answer.
 
-    ``latency`` is a latency.json's content (`gradgroup.results.records.load_latency`), or None to
-    keep the latency_ms that metrics.json recorded.
+    ``latency`` is a latency.json's content or `gradgroup.results.records.load_latency`'s view of it, or
+    None for a table without latency.
     """
     rows = aggregate(runs)
     measured = latency_view(latency) if latency else {}  # accepts load_latency's view or a file's content

@@ -1,4 +1,4 @@
-"""The LightningModule that trains any encoder/decoder variant (shared/paper.md section 5).
+"""The LightningModule that trains any encoder/decoder variant (docs/paper.md section 5).
 
 - Loss: weighted cross-entropy, ignore_index 255 (ERFNet's Cityscapes weights, histogram weights, or none).
 - Optimiser: Adam (betas 0.9/0.999, eps 1e-8, weight decay 1e-4) with ERFNet's poly schedule
