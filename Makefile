@@ -36,7 +36,7 @@ JOB_THREADS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n / 
 # hydra/hydra_logging=disabled: the joblib launcher's own INFO lines repeat what the sweep line already says.
 LAUNCH_ARGS ?= $(if $(filter quick smoke,$(PRESET)),hydra/launcher=joblib hydra.launcher.n_jobs=2 threads=$(JOB_THREADS) data.num_workers=0 callbacks.console.min_interval_s=45 hydra/hydra_logging=disabled,)
 # At the quick preset the demo's 4 jobs get 16 epochs each, so `make demo` fits in 10 minutes on a 2-core AVX2 host;
-# its ranking (ERFNet > D* > DG4* gradual > DG4* direct) held on each of seeds 0-2 (README, "Two commands").
+# its ranking (ERFNet > D* > DG4* gradual > DG4* direct) held on each of seeds 0-2 (docs/reproducibility.md, "The demo across seeds and hosts").
 DEMO_ARGS ?= $(if $(filter quick,$(PRESET)),trainer.max_epochs=16,)
 # At the quick preset the ablation's 21 jobs get 12 epochs each, so `make ablation` fits in 30 minutes on 2 cores.
 ABLATION_ARGS ?= $(if $(filter quick,$(PRESET)),trainer.max_epochs=12,)
@@ -122,7 +122,7 @@ study: install ## gradual grouping study: DG{2,4,8}* direct/abrupt/gradual, 12 p
 
 reproduce: table3 table4 table5 ablation ## every table of the paper plus the ablation
 
-counts: install ## params and GMACs of every paper row beside the paper's (README table)
+counts: install ## params and GMACs of every paper row beside the paper's (docs/counts.md)
 	$(PY) -m gradgroup.cli.counts
 
 bench-gradual: install ## training-step time: gradual DG4* vs direct DG4* vs D* (side by side, one process)
