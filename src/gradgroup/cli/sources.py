@@ -8,7 +8,6 @@ A run dir stands for the weights its test used: converted.pt for gradual models,
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ..common.records import read_record
 from ..config.compose import compose_config, register_resolvers
 from ..config.schema import TrainConfig
 from ..errors import ConfigError
@@ -42,10 +42,7 @@ def find_run_dir(path: Path) -> Path | None:
 
 
 def _read_record(run_dir: Path | None) -> dict:
-    try:
-        return json.loads((run_dir / "metrics.json").read_text()) if run_dir else {}
-    except (OSError, ValueError):
-        return {}
+    return (read_record(run_dir) if run_dir else None) or {}
 
 
 def resolve_source(source: str) -> Source:

@@ -23,6 +23,7 @@ from hydra.types import RunMode
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, read_write
 
+from ..common.records import read_record
 from ..config.compose import CONF_DIR, register_resolvers
 from ..errors import GradgroupError
 from . import quiet, sweep_callbacks
@@ -50,7 +51,6 @@ def _absolute_data_paths(cfg: DictConfig) -> None:
 def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
     from ..training import slurm  # (same reason: training/ imports torch)
-    from ..training.record import read_record
     from ..training.run import train
 
     if slurm.in_job():  # SLURM's SIGUSR1 notice before the run takes it (training/lifecycle.py): no default kill

@@ -20,6 +20,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.plugins.environments import SLURMEnvironment
 
+from ..common.scores import class_iou_record, mean_iou
 from ..data.cityscapes import unwrap_loader_error
 from ..errors import ConfigError, DataError
 from ..grouping.convert import convert_to_grouped, max_abs_output_diff
@@ -121,10 +122,9 @@ def test_and_summarise(module, trainer: pl.Trainer, datamodule) -> dict:
     test_loss = float(results[0]["test/loss"]) if results and "test/loss" in results[0] else None
     check_finite(module.model, test_loss)
     return {
-        "miou": float(torch.nanmean(per_class) * 100),
+        "miou": mean_iou(per_class),
         "test_loss": test_loss,
-        "class_iou": {n: (None if torch.isnan(v) else round(float(v) * 100, 3))
-                      for n, v in zip(module.class_names, per_class)},
+        "class_iou": class_iou_record(per_class, module.class_names),
     }
 
 

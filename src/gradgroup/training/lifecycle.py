@@ -3,8 +3,8 @@
 `RunLifecycle` wraps `train()` (training/run.py): it writes the first record (rank 0 only under DDP,
 training/distributed.py), turns SIGTERM/SIGINT into a non-zero exit (training/signals.py), records any
 exception as `failed` with its message, sums `wall_s` over the parts of a run resumed in place,
-requeues a SLURM job on SIGUSR1 (status `requeued`, training/slurm.py), and prepares an in-place resume: the checkpoint is loaded safely and checked before anything is built
-(training/checkpoints.py), the csv history is trimmed to it and then continued (training/resume.py).
+requeues a SLURM job on SIGUSR1 (status `requeued`, training/slurm.py), and prepares an in-place
+resume: the checkpoint is loaded safely and checked before anything is built (training/checkpoints.py), the csv history is trimmed to it and then continued (training/resume.py).
 """
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import signal
 import time
 from pathlib import Path
 
+from ..common.records import read_record
 from . import slurm
 from .checkpoints import check_resume_checkpoint
 from .distributed import is_rank_zero
-from .record import Heartbeat, base_record, read_record, write_record
+from .record import Heartbeat, base_record, write_record
 from .resume import resume_fields, trim_history
 from .signals import STOP_SIGNALS, Stopped, as_stopped, stop_on_signals
 

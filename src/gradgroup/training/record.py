@@ -3,8 +3,9 @@
 Written at the start of a job (status "running", with the pid, host and a heartbeat refreshed every
 epoch), and rewritten when it ends with "ok" or "failed" plus the error, so a crashed job still leaves a
 record that says what it was; a SLURM job that requeued itself says "requeued" until it runs again
-(training/slurm.py, which also adds `slurm_job_id`); a SIGKILLed one keeps "running" with a pid that is gone, which the reader
-(results/records.py) reports as "killed". Every write is atomic with fsync (training/atomic.py), so a
+(training/slurm.py, which also adds `slurm_job_id`); a SIGKILLed one keeps "running" with a pid that is
+gone, which the reader (results/records.py) reports as "killed". Every write is atomic with fsync
+(common/atomic.py), so a
 kill or a full disk leaves the previous record, never half a file.
 """
 from __future__ import annotations
@@ -18,10 +19,9 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
+from ..common.atomic import atomic_write_text
+from ..common.records import RECORD
 from . import slurm
-from .atomic import atomic_write_text
-
-RECORD = "metrics.json"
 
 
 def base_record(job: dict) -> dict:
@@ -47,15 +47,6 @@ def write_record(run_dir: Path, record: dict) -> Path:
             print(f"error: could not write {path} ({err}); the run's status is {record.get('status')}",
                   file=sys.stderr)
             raise err from None
-
-
-def read_record(run_dir: Path) -> dict | None:
-    """The record in run_dir, or None when there is none (or it is unreadable)."""
-    try:
-        record = json.loads((Path(run_dir) / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
 
 
 class Heartbeat(pl.Callback):

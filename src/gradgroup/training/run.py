@@ -24,10 +24,11 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ..common.duration import duration
 from ..data.cityscapes import ERFNET_CLASS_WEIGHTS
 from ..errors import ConfigError, GradgroupError
 from ..measure.complexity import complexity_report
-from .console import JobConsole, duration
+from .console import JobConsole
 from .distributed import resolve_sync_batchnorm
 from .fitter import Fitter, test_and_summarise
 from .lifecycle import RunLifecycle
