@@ -19,12 +19,10 @@ import time
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
-from hydra.utils import instantiate
 
-from gradgroup.models.weights_file import load_weights_file
-from helpers import compose_cfg, run_cli
+from helpers import run_cli
+from test_ddp import single_process_miou  # the same job (dg4, 3 val images) evaluated in one process
 
 pytestmark = [pytest.mark.slurm, pytest.mark.filterwarnings("ignore:The `srun` command is available")]
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "slurm_local.sh"
@@ -173,15 +171,3 @@ def test_ddp_ranks_come_from_srun(jobcomp, data_cache, tmp_path, monkeypatch):
     assert text.count("done DG4*") == 1, text[-3000:]  # rank 0 prints and writes, rank 1 does neither
     assert rec["miou"] == pytest.approx(single_process_miou(rec["checkpoint_used"], data_cache, monkeypatch), abs=1e-9)
 
-
-def single_process_miou(ckpt, data_cache, monkeypatch):
-    monkeypatch.setenv("GRADGROUP_DATA_CACHE", str(data_cache))
-    cfg = compose_cfg(["preset=smoke", "experiment=table3/dg4", "data.limit_val=3"])
-    dm = instantiate(cfg.data)
-    dm.setup("fit")
-    module = instantiate(cfg.module)(model=instantiate(cfg.model).build(), class_names=dm.class_names)
-    module.load_state_dict(load_weights_file(ckpt, "ckpt", "a checkpoint")["state_dict"], strict=False)
-    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
-                         enable_model_summary=False)
-    trainer.test(module, dataloaders=dm.val_dataloader(), verbose=False)
-    return float(torch.nanmean(module.last_test_class_iou) * 100)
