@@ -22,7 +22,7 @@ MUNGE_RUN=/run/munge
 PARTITION=${GRADGROUP_SLURM_PARTITION:-local}
 
 say() { echo "slurm_local: $*"; }
-die() { echo "slurm_local: $*" >&2; exit "${2:-1}"; }
+die() { echo "slurm_local: $1" >&2; exit "${2:-1}"; }
 
 # Why `up` cannot run here (one line), or nothing.
 why_not() {
