@@ -18,6 +18,7 @@ from typing import Any, Callable
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.plugins.environments import SLURMEnvironment
 
 from ..common.scores import class_iou_record, mean_iou
 from ..data.cityscapes import unwrap_loader_error
@@ -59,7 +60,8 @@ class Fitter:
         if gradual_convs(model) and self.gradual_callback is not None:  # paired once, config/checks.py
             callbacks.append(self.gradual_callback)
         trainer = self.make_trainer(default_root_dir=str(run_dir), callbacks=callbacks,
-                                    logger=self.make_loggers(run_dir, log_suffix), plugins=[AtomicCheckpointIO()],
+                                    logger=self.make_loggers(run_dir, log_suffix),
+                                    plugins=[AtomicCheckpointIO(), *slurm_environment()],
                                     **({} if max_epochs is None else {"max_epochs": max_epochs}))
         try:
             if trainer.world_size > 1:  # DDP: loaders given directly, so the val loader counts images once
@@ -94,6 +96,12 @@ class Fitter:
             blob = load_weights_file(path, "eval.checkpoint=best", "the best checkpoint this run wrote")
             module.load_state_dict(blob["state_dict"])
         return path
+
+
+def slurm_environment() -> list:
+    """Inside a SLURM job, Lightning's SLURMEnvironment (ranks of `srun`'s tasks) with its auto-requeue off:
+    that one saves a mid-epoch checkpoint, which does not resume exactly; training/slurm.py requeues."""
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
 
 
 def convert_checked(model: torch.nn.Module, datamodule) -> tuple[torch.nn.Module, float]:

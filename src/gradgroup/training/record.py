@@ -2,8 +2,10 @@
 
 Written at the start of a job (status "running", with the pid, host and a heartbeat refreshed every
 epoch), and rewritten when it ends with "ok" or "failed" plus the error, so a crashed job still leaves a
-record that says what it was; a SIGKILLed one keeps "running" with a pid that is gone, which the reader
-(results/records.py) reports as "killed". Every write is atomic with fsync (common/atomic.py), so a
+record that says what it was; a SLURM job that requeued itself says "requeued" until it runs again
+(training/slurm.py, which also adds `slurm_job_id`); a SIGKILLed one keeps "running" with a pid that is
+gone, which the reader (results/records.py) reports as "killed". Every write is atomic with fsync
+(common/atomic.py), so a
 kill or a full disk leaves the previous record, never half a file.
 """
 from __future__ import annotations
@@ -19,13 +21,14 @@ import pytorch_lightning as pl
 
 from ..common.atomic import atomic_write_text
 from ..common.records import RECORD
+from . import slurm
 
 
 def base_record(job: dict) -> dict:
     """The first record of a job: what it is (`job`, see training.run.describe), status "running"."""
     now = round(time.time(), 3)
     return {"status": "running", "error": None, **job, "pid": os.getpid(), "host": socket.gethostname(),
-            "started": now, "heartbeat": now}
+            **slurm.record_fields(), "started": now, "heartbeat": now}
 
 
 def write_record(run_dir: Path, record: dict) -> Path:

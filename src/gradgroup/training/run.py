@@ -13,6 +13,7 @@ draws the same initial weights as before (tests/test_behaviour_pins.py pins them
 from __future__ import annotations
 
 import io
+import os
 import sys
 from functools import partial
 from pathlib import Path
@@ -31,6 +32,7 @@ from .console import JobConsole, model_line, result_line
 from .distributed import resolve_sync_batchnorm
 from .fitter import Fitter, test_and_summarise
 from .lifecycle import RunLifecycle
+from .slurm import requeued_checkpoint
 from .wandb_run import finish_wandb, start_wandb_run
 
 
@@ -48,22 +50,25 @@ def describe(cfg: DictConfig) -> dict:
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     """Run one experiment end to end and return its metrics record (also written to metrics.json)."""
     run_dir = Path(run_dir)
-    life = RunLifecycle(run_dir, describe(cfg), cfg.ckpt_path)  # rank 0 writes the first record
+    # A SLURM job that requeued itself (training/slurm.py) resumes from its run dir's last.ckpt.
+    ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable="phase1_epochs" not in cfg.procedure)
+    life = RunLifecycle(run_dir, describe(cfg), ckpt_path, cfg.resources.max_requeues)  # rank 0 writes
     record = life.record
     if life.writer:
         OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)  # a record: readable without Hydra
     console = JobConsole(job_prefix(cfg), stream=None if life.writer else io.StringIO())  # DDP: rank 0 prints
-    console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}")
+    console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}"
+                + (f" (resuming from {ckpt_path})" if ckpt_path and not cfg.ckpt_path else ""))
     try:
         with life.guard():  # records ok / failed (signals, NaN, crashes), wall_s summed over resumes
-            record.update(_run(cfg, run_dir, console, life))
+            record.update(_run(cfg, run_dir, console, life, ckpt_path))
     finally:
         finish_wandb(record)
     console.say(result_line(record, run_dir / "metrics.json"))
     return record
 
 
-def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle) -> dict:
+def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle, ckpt_path: str | None) -> dict:
     check_run_settings(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # the header line already names the seed
     set_threads(cfg.threads)
@@ -85,7 +90,7 @@ def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle
                     gradual_callback=gradual, class_weights=loss_class_weights(str(cfg.loss.weights), datamodule),
                     run_callbacks=[life.heartbeat()])
     procedure = build(cfg.procedure)
-    module, trainer, extra = procedure.run(spec, fitter, run_dir, ckpt_path=cfg.ckpt_path)
+    module, trainer, extra = procedure.run(spec, fitter, run_dir, ckpt_path=ckpt_path)
     return {
         **test_and_summarise(module, trainer, datamodule),
         **datamodule.label_resolution_record("val"),  # what the mIoU was scored at (full | half | label_hw)
@@ -106,7 +111,10 @@ def trainer_overrides(cfg: DictConfig) -> dict:
 
 
 def set_threads(threads: int | None) -> None:
-    """Pin torch's intra-op threads for this job (e.g. 1 per job when a launcher runs 2 jobs on 2 cores)."""
+    """Pin torch's intra-op threads for this job (e.g. 1 per job when a launcher runs 2 jobs on 2 cores);
+    null: the CPUs SLURM gave each task (SLURM_CPUS_PER_TASK) inside a SLURM job, else torch's default."""
+    if threads is None:
+        threads = int(os.environ.get("SLURM_CPUS_PER_TASK") or 0) or None
     if threads is None:
         return
     if threads < 1:
