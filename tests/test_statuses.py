@@ -37,7 +37,7 @@ def test_nan_weights_at_the_end_fail_the_run(data_cache, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_signals_exit_non_zero_and_record_failed(data_cache, tmp_path, signum, code):
+def test_signals_exit_non_zero_and_record_stopped(data_cache, tmp_path, signum, code):
     run_dir = tmp_path / "run"
     env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled"}
     proc = subprocess.Popen([sys.executable, "-m", "gradgroup.cli.train", "preset=smoke", "experiment=table3/dg4",
@@ -50,7 +50,7 @@ def test_signals_exit_non_zero_and_record_failed(data_cache, tmp_path, signum, c
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err[-2000:]
     m = record(run_dir)
-    assert m["status"] == "failed" and signal.Signals(signum).name in m["error"]
+    assert m["status"] == "stopped" and signal.Signals(signum).name in m["error"]
 
 
 def test_a_failed_write_leaves_the_previous_record(tmp_path, monkeypatch):

@@ -83,8 +83,8 @@ class SweepProgress(Callback):
         if self.sweep_dir is None:  # a single run (no multirun start): nothing to count
             return
         runs = self._runs()
-        done = [r for r in runs if r.get("status") in ("ok", "failed")]
-        failed = sum(1 for r in done if r.get("status") == "failed")
+        done = [r for r in runs if r.get("status") in ("ok", "failed", "stopped")]
+        failed = sum(1 for r in done if r.get("status") != "ok")
         total = self.total if self.total is not None else len(runs)
         line = f"sweep: {len(done)}/{total} jobs finished, {failed} failed"
         times = [float(r["wall_s"]) for r in done if isinstance(r.get("wall_s"), (int, float))]

@@ -48,8 +48,10 @@ def _absolute_data_paths(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
+    from ..training.launcher_watch import stop_with_launcher
     from ..training.record import read_record  # (same reason: training/ imports torch)
     from ..training.run import train
+    from ..training.wandb_media import remove_wandb_temp_dirs
 
     quiet.install()  # here, in the job's own process (joblib/submitit workers too), after Lightning's import
     run_dir = Path(HydraConfig.get().runtime.output_dir)
@@ -61,7 +63,8 @@ def _hydra_main(cfg: DictConfig) -> float | None:
             return done.get("miou")
     ddp_in_sweep = _is_multirun() and _ddp_ranks_run_this_job_only(cfg, run_dir)
     try:
-        with _fresh_ddp_environment(ddp_in_sweep):
+        with stop_with_launcher(sweep_callbacks.launcher_pid(), [remove_wandb_temp_dirs]), \
+                _fresh_ddp_environment(ddp_in_sweep):
             record = train(cfg, run_dir)
     except GradgroupError as err:
         if _is_multirun() and sweep_callbacks.setting("fail_fast"):

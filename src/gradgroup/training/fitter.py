@@ -50,7 +50,9 @@ class Fitter:
         # best.ckpt when val mIoU improves; last.ckpt after every epoch (ModelCheckpoint's own save_last only
         # copies a checkpoint it saves anyway, i.e. when the best improves: a kill would lose epochs).
         ckpt_dir = str(run_dir / "checkpoints")
-        callbacks = [ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/miou", mode="max"),
+        # No version counter: a rerun overwrites best.ckpt rather than writing best-v1.ckpt beside a stale one.
+        callbacks = [ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/miou", mode="max",
+                                     enable_version_counter=False),
                      ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
                                      every_n_epochs=1, enable_version_counter=False)]
         callbacks += [copy.deepcopy(cb) for cb in self.callbacks]  # fresh state for every fit
