@@ -4,7 +4,8 @@ Resolves the file to load and the run it belongs to (the nearest folder above it
 and composes the config the data and model are built from: the run's own config.yaml (so an eval sees
 the data exactly as the run did) with `key=value` overrides checked against the schema, or, for a file
 outside any run, the project's default config with Hydra overrides (e.g. `preset=paper data.root=...`).
-A run dir stands for the weights its test used: converted.pt for gradual models, else checkpoint_used.
+A run dir stands for the weights its test used, read from its own files (`run_weights`): a moved or copied
+run dir never reaches back to where it was trained.
 """
 from __future__ import annotations
 
@@ -48,6 +49,26 @@ def _read_record(run_dir: Path | None) -> dict:
         return {}
 
 
+def own_file(run_dir: Path, recorded) -> Path | None:
+    """A path a record names, as a file of `run_dir`: relative paths (records since issue 19) are the
+    dir's; an absolute one (older records) is matched by its last parts, never trusted as it is."""
+    if not recorded:
+        return None
+    path = Path(recorded)
+    if not path.is_absolute():
+        return run_dir / path
+    tails = [Path(*path.parts[-k:]) for k in (2, 1) if len(path.parts) > k]  # checkpoints/best.ckpt, best.ckpt
+    return next((run_dir / t for t in tails if (run_dir / t).is_file()), None)
+
+
+def run_weights(run_dir: Path, record: dict) -> Path | None:
+    """The weights a run dir's test used, from the dir itself: checkpoints/converted.pt (a gradual run's
+    deployable model), else the checkpoint its record says it tested, else checkpoints/last.ckpt."""
+    candidates = [run_dir / "checkpoints" / "converted.pt", own_file(run_dir, record.get("checkpoint_used")),
+                  run_dir / "checkpoints" / "last.ckpt"]
+    return next((c for c in candidates if c is not None and c.is_file()), None)
+
+
 def resolve_source(source: str) -> Source:
     path = Path(source).expanduser().absolute()
     if path.is_dir():
@@ -55,10 +76,7 @@ def resolve_source(source: str) -> Source:
         if run_dir is None:
             raise ConfigError(f"SOURCE: {path} is a folder without config.yaml; give {EXPECTED}.")
         record = _read_record(run_dir)
-        # The weights the run's own test used: the converted model of a gradual run, else checkpoint_used.
-        candidates = [record.get("converted_checkpoint"), record.get("checkpoint_used"),
-                      run_dir / "checkpoints" / "last.ckpt"]
-        weights = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+        weights = run_weights(run_dir, record)
         if weights is None:
             raise ConfigError(f"SOURCE: run dir {run_dir} has no checkpoints/last.ckpt (nor the checkpoint its "
                               "metrics.json names); did the run finish its first epoch?")

@@ -5,6 +5,10 @@ epoch), and rewritten when it ends with "ok" or "failed" plus the error, so a cr
 record that says what it was; a SIGKILLed one keeps "running" with a pid that is gone, which the reader
 (results/records.py) reports as "killed". Every write is atomic with fsync (training/atomic.py), so a
 kill or a full disk leaves the previous record, never half a file.
+
+A run dir stands alone: every path the record keeps inside its run dir is written relative to it
+(`portable`), so a run dir moved to another disk or machine, or copied, still names its own files;
+a path outside it (a resumed-from checkpoint elsewhere) stays absolute.
 """
 from __future__ import annotations
 
@@ -29,8 +33,22 @@ def base_record(job: dict) -> dict:
             "started": now, "heartbeat": now}
 
 
+def portable(value, run_dir: Path):
+    """`value` with every absolute path string inside `run_dir` made relative to it (dicts and lists too)."""
+    if isinstance(value, dict):
+        return {k: portable(v, run_dir) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v, run_dir) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        for base in {Path(run_dir).absolute(), Path(run_dir).resolve()}:
+            if Path(value).is_relative_to(base):
+                return Path(value).relative_to(base).as_posix() or "."
+    return value
+
+
 def write_record(run_dir: Path, record: dict) -> Path:
     """Atomically; if the disk is full, the temp file is gone and one smaller retry tells why."""
+    record = portable(record, run_dir)
     text = json.dumps(record, indent=2, sort_keys=False, default=float) + "\n"
     path = Path(run_dir) / RECORD
     try:
