@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import sys
-import traceback
 from pathlib import Path
 
 import hydra
@@ -73,11 +72,12 @@ def _hydra_main(cfg: DictConfig) -> float | None:
             log.error("job failed, sweep continues: %s (run dir: %s)", err, run_dir)
             return None
         fail(f"{err}\n(run dir: {run_dir})")
-    except Exception:
-        if _is_multirun() and not sweep_callbacks.setting("fail_fast"):
-            log.error("job failed, sweep continues:\n%s", traceback.format_exc())
+    except Exception:  # train() printed the one line saying why; the traceback is in the run's log file
+        if _is_multirun() and sweep_callbacks.setting("fail_fast"):
+            raise
+        if _is_multirun():
             return None
-        raise
+        sys.exit(1)
     return record["miou"]  # train() printed the result line
 
 

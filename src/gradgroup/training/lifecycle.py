@@ -25,7 +25,7 @@ from .atomic import remove_partial_writes
 from .checkpoints import check_resume_checkpoint
 from .distributed import is_rank_zero
 from .record import Heartbeat, base_record, read_record, write_record
-from .resume import resume_fields, trim_history
+from .resume import finished_epochs, resume_fields, trim_history
 from .signals import Stopped, as_stopped, stop_on_signals
 
 LOCK = ".run.lock"  # held by the one process writing a run dir (released by the OS if it dies)
@@ -87,7 +87,7 @@ class RunLifecycle:
         ckpt = check_resume_checkpoint(self.ckpt_path)
         self.record.update(resume_fields(ckpt, self.ckpt_path, self.run_dir, self.previous))
         if self.writer:
-            trim_history(self.run_dir / "csv" / "metrics.csv", int(ckpt.get("epoch", 0)))
+            trim_history(self.run_dir / "csv" / "metrics.csv", finished_epochs(ckpt) - 1)
             self.write()
 
     @contextlib.contextmanager

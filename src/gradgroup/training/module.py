@@ -68,8 +68,9 @@ class SegmentationModule(pl.LightningModule):
         logits, target = self._logits_and_target(batch)
         loss = self._loss(logits, target)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss is {loss.item()} at epoch {self.current_epoch}, "
-                                     f"step {batch_idx}: lower optim.lr or check the data")
+            raise FloatingPointError(f"non-finite loss: training loss is {loss.item()} at epoch {self.current_epoch + 1}"
+                                     f", step {self.global_step} (batch {batch_idx} of the epoch): lower optim.lr "
+                                     "or check the data")
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=target.shape[0])
         return loss
 

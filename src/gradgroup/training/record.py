@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
 import time
 from pathlib import Path
 
@@ -53,16 +52,34 @@ def write_record(run_dir: Path, record: dict) -> Path:
     path = Path(run_dir) / RECORD
     try:
         return atomic_write_text(path, text)
-    except OSError as err:
+    except OSError:
         if record.get("status") == "running":
             raise
-        # The final record matters most: retry compactly; if even that fails, say so on stderr.
+        # The final record matters most: retry compactly, then (disk full) over the old record's own blocks.
+        compact = json.dumps(record, default=float)
         try:
-            return atomic_write_text(path, json.dumps(record, default=float))
+            return atomic_write_text(path, compact)
         except OSError:
-            print(f"error: could not write {path} ({err}); the run's status is {record.get('status')}",
-                  file=sys.stderr)
-            raise err from None
+            if not _overwrite_in_place(path, compact):
+                raise
+            return path
+
+
+def _overwrite_in_place(path: Path, text: str) -> bool:
+    """Write `text` into the blocks `path` already has (no new space needed): the last resort on a full
+    disk, where the alternative is a record that still says "running". Not atomic; False if it cannot."""
+    data = text.encode("utf-8")
+    try:
+        if len(data) > path.stat().st_blocks * 512:
+            return False
+        with open(path, "r+b") as f:
+            f.write(data)
+            f.truncate()
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError:
+        return False
+    return True
 
 
 def read_record(run_dir: Path) -> dict | None:
@@ -82,6 +99,7 @@ class Heartbeat(pl.Callback):
         self.run_dir, self.record = Path(run_dir), record
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module) -> None:
+        self.record["epochs_done"] = trainer.current_epoch + 1  # every rank: a stopped run's end line says it
         if trainer.is_global_zero:
             self.record["heartbeat"] = round(time.time(), 3)
             write_record(self.run_dir, self.record)

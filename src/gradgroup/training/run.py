@@ -27,9 +27,11 @@ from ..data.cityscapes import ERFNET_CLASS_WEIGHTS
 from ..errors import ConfigError, GradgroupError
 from ..measure.complexity import complexity_report
 from .console import JobConsole, duration
-from .distributed import resolve_sync_batchnorm
+from .distributed import is_rank_zero, resolve_sync_batchnorm
+from .endings import end_line, write_traceback
 from .fitter import Fitter, test_and_summarise
 from .lifecycle import RunLifecycle
+from .signals import Stopped
 
 
 def instantiate_checked(node: DictConfig, **kwargs):
@@ -66,15 +68,22 @@ def job_overrides() -> list[str]:
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     """Run one experiment end to end and return its metrics record (also written to metrics.json)."""
     run_dir = Path(run_dir)
-    life = RunLifecycle(run_dir, describe(cfg), cfg.ckpt_path)  # rank 0 writes the first record
-    record = life.record
-    if life.writer:
-        OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)  # a record: readable without Hydra
-    console = JobConsole(job_prefix(cfg), stream=None if life.writer else io.StringIO())  # DDP: rank 0 prints
-    console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}")
+    console = JobConsole(job_prefix(cfg), stream=None if is_rank_zero() else io.StringIO())  # DDP: rank 0 prints
+    record: dict = {}
     try:
-        with life.guard():  # records ok / failed (signals, NaN, crashes), wall_s summed over resumes
+        life = RunLifecycle(run_dir, describe(cfg), cfg.ckpt_path)  # rank 0 writes the first record
+        record = life.record
+        console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}")
+        with life.guard():  # records ok / stopped / failed (signals, NaN, crashes), wall_s summed over resumes
+            if life.writer:
+                OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)  # a record: readable without Hydra
             record.update(_run(cfg, run_dir, console, life))
+    except GradgroupError:
+        raise  # a config or data problem: the command line reports it, naming the key or file
+    except BaseException as err:  # one line for every other end; the traceback goes to the run's log
+        log = write_traceback(run_dir, err) if is_rank_zero() and not isinstance(err, Stopped) else None
+        console.say(end_line(record, err, run_dir, log))
+        raise
     finally:
         finish_wandb(record)
     arm = f" [{record['arm']}]" if record.get("arm") else ""

@@ -24,8 +24,12 @@ class Stopped(SystemExit):
         super().__init__(128 + signum)
         self.signum, self.reason = signum, reason
 
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+
     def __str__(self) -> str:
-        return f"stopped by {signal.Signals(self.signum).name}" + (f": {self.reason}" if self.reason else "")
+        return f"stopped by {self.signal_name}" + (f": {self.reason}" if self.reason else "")
 
 
 _REASONS: dict[int, str] = {}  # signal number -> why this process sent it to itself (stop_self)
