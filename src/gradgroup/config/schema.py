@@ -102,7 +102,7 @@ class NormalizeConfig:
 class DataConfig:
     _target_: str = "gradgroup.data.cityscapes.CityscapesDataModule"
     root: Optional[str] = None
-    cache_dir: str = ".cache/synthetic_cityscapes"
+    cache_dir: Optional[str] = None  # None: data/synthetic/cache.py default_cache_dir()
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     train_hw: List[int] = field(default_factory=lambda: [128, 256])
     input_hw: List[int] = field(default_factory=lambda: [128, 256])

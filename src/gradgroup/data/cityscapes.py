@@ -3,7 +3,7 @@
 ``CityscapesDataset`` pairs ``leftImg8bit`` images with ``gtFine *_gtFine_labelIds.png`` labels and maps
 labelIds to trainIds (0..18, 255 = ignore), as the paper's Cityscapes setup (docs/paper.md section 5).
 ``CityscapesDataModule`` takes flat, Hydra-friendly kwargs: with ``root=None`` it generates the synthetic
-dataset (``synthetic/``) into ``cache_dir`` once, so every run, test and CI job works offline; with
+dataset (``synthetic/``) into ``cache_dir`` (by default one place per user) once, so every run, test and CI job works offline; with
 ``root=/path/to/cityscapes`` it reads the real data. Bad data is caught in ``setup()`` (see ``reader.py``)
 so a run fails before training, not hours in.
 """
@@ -25,7 +25,7 @@ from . import reader
 from .labels import CLASS_NAMES, IGNORE_INDEX, LABEL_TO_TRAIN, NUM_CLASSES
 from .sampling import SeededShuffleSampler, loader_generator
 from .synthetic import DEFAULTS as SYNTHETIC_DEFAULTS
-from .synthetic import ensure_dataset
+from .synthetic import default_cache_dir, ensure_dataset
 from .transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -121,7 +121,7 @@ class CityscapesDataModule(pl.LightningDataModule):
     num_classes = NUM_CLASSES
     ignore_index = IGNORE_INDEX
 
-    def __init__(self, root=None, cache_dir=".cache/synthetic_cityscapes", synthetic=None, train_hw=(128, 256),
+    def __init__(self, root=None, cache_dir=None, synthetic=None, train_hw=(128, 256),
                  input_hw=(128, 256), label_hw=(128, 256), augment=None, batch_size=8, eval_batch_size=None,
                  num_workers=2, limit_train=None, limit_val=None, validate="quick", test_split="val",
                  normalize=None, pin_memory=None, progress=True, label_resolution="label_hw"):
@@ -176,7 +176,8 @@ class CityscapesDataModule(pl.LightningDataModule):
 
     @property
     def cache_path(self) -> Path:
-        return resolve_path(self.cache_dir)
+        """`cache_dir`, or one place per user that every working dir shares (synthetic/cache.py)."""
+        return resolve_path(self.cache_dir) if self.cache_dir else default_cache_dir()
 
     @property
     def data_root(self) -> Path:

@@ -25,7 +25,7 @@ from ..grouping.convert import convert_to_grouped, max_abs_output_diff
 from ..models.gradual_conv import gradual_convs
 from ..models.weights_file import load_weights_file
 from .checkpoints import AtomicCheckpointIO
-from .distributed import eval_once
+from .distributed import eval_once, single_process_images
 from .resume import RngState
 from .wandb_media import log_class_iou_table
 
@@ -68,7 +68,8 @@ class Fitter:
             if trainer.world_size > 1:  # DDP: loaders given directly, so the val loader counts images once
                 self.datamodule.trainer = trainer  # what Lightning attaches itself otherwise (the sampler's epoch)
                 trainer.fit(module, train_dataloaders=self.datamodule.train_dataloader(),
-                            val_dataloaders=eval_once(self.datamodule.val_dataloader()), ckpt_path=ckpt_path)
+                            val_dataloaders=eval_ddp(trainer, self.datamodule.val_dataloader(), "val"),
+                            ckpt_path=ckpt_path)
             else:
                 trainer.fit(module, datamodule=self.datamodule, ckpt_path=ckpt_path)
         except DataError as err:
@@ -99,6 +100,15 @@ class Fitter:
         return path
 
 
+def eval_ddp(trainer: pl.Trainer, loader, stage: str):
+    """Under DDP: the images one process would evaluate under `limit_<stage>_batches`, split over the ranks
+    (the limit is then spent: each rank takes all of its share)."""
+    key = f"limit_{stage}_batches"
+    shared = eval_once(loader, single_process_images(loader, getattr(trainer, key)))
+    setattr(trainer, key, 1.0)
+    return shared
+
+
 def convert_checked(model: torch.nn.Module, datamodule) -> tuple[torch.nn.Module, float]:
     """Gradual convs -> real grouped convs, and the max output difference on two val images."""
     images = next(iter(datamodule.val_dataloader()))[0][:2]
@@ -109,7 +119,8 @@ def convert_checked(model: torch.nn.Module, datamodule) -> tuple[torch.nn.Module
 def test_and_summarise(module, trainer: pl.Trainer, datamodule) -> dict:
     """Test on the val split (Cityscapes' test labels are not public; the paper reports val too)."""
     loader = datamodule.val_dataloader()
-    results = trainer.test(module, dataloaders=eval_once(loader) if trainer.world_size > 1 else loader, verbose=False)
+    results = trainer.test(module, dataloaders=eval_ddp(trainer, loader, "test") if trainer.world_size > 1 else loader,
+                           verbose=False)
     per_class = module.last_test_class_iou
     log_class_iou_table(trainer, module.class_names, per_class)
     test_loss = float(results[0]["test/loss"]) if results and "test/loss" in results[0] else None

@@ -1,17 +1,19 @@
 """A sweep's jobs die with its launcher: killing a sweep never leaves orphaned jobs training on.
 
 The joblib launcher (every CPU Make target) runs jobs in loky worker processes, children of the
-`gradgroup-train -m` process. When that launcher is killed (SIGKILL, or SIGTERM, whose default action
-ends it at once) the workers are re-parented to PID 1 and would train on, write `ok` records nobody
-asked for, and then block on a pipe to a dead parent. Linux's PR_SET_PDEATHSIG is no cure: it fires when
-the *thread* that forked the worker ends, and loky forks from helper threads too.
+`gradgroup-train -m` process. When that launcher is killed (SIGKILL, or SIGTERM, whose default action ends
+it at once) the workers are re-parented to PID 1 and would train on, write `ok` records nobody asked for,
+and then block on a pipe to a dead parent. Linux's PR_SET_PDEATHSIG was not used: it is tied to the
+*thread* that created the worker, not to the launcher process, so it would also fire if that thread ended
+first (and it exists on Linux only); polling the parent holds on any POSIX system, for SIGKILL too.
 
 So each worker watches its launcher: the launcher puts its pid in the environment (cli/sweep_callbacks.py,
-inherited by every worker it starts), the job hands it to `stop_with_launcher`, and a daemon thread in each job's process polls once a second
-whether its parent is still that pid (or, when the job is not its direct child, whether that pid still
-exists). When the launcher is gone it stops the running job with SIGTERM (training/signals.py records
-it `stopped`, with the reason), waits for the job to write its record, runs the given cleanups (temp
-dirs that interpreter exit would remove) and ends the process; an idle worker ends at once.
+inherited by every worker it starts), the job hands it to `stop_with_launcher`, and a daemon thread in each
+job's process polls once a second whether its parent is still that pid (or, when the job is not its direct
+child, whether that pid still exists). When the launcher is gone it stops the running job with SIGTERM
+(training/signals.py records it `stopped`, with the reason), waits for the job to write its record, runs the
+given cleanups (temp dirs that interpreter exit would remove) and ends the process; an idle worker ends at
+once.
 """
 from __future__ import annotations
 

@@ -1,15 +1,16 @@
 """A run's life as its record tells it: running, then ok, stopped or failed, whatever ends it.
 
-`RunLifecycle` wraps `train()` (training/run.py): it takes the run dir's lock, so one process writes a
-run dir at a time, always (a second run into it, e.g. a resumed sweep while a job of the first still
-trains, is refused naming the pid that holds it); it writes the first record (rank 0 only under DDP,
+`RunLifecycle` wraps `train()` (training/run.py): it takes the run dir's lock, so one process writes a run
+dir at a time, always (a second run into it, e.g. a resumed sweep while a job of the first still trains, is
+refused naming the pid that holds it); it writes the first record (rank 0 only under DDP,
 training/distributed.py), turns SIGTERM/SIGINT into a non-zero exit and a `stopped` record
-(training/signals.py), records any other exception as `failed` with its message, sums `wall_s` over the parts of a run resumed in place, and
-prepares an in-place resume: the checkpoint is loaded safely and checked before anything is built
-(training/checkpoints.py), the csv history is trimmed to it and then continued (training/resume.py).
-What an earlier process left is tidied under the lock: temp files of writes a kill interrupted
-(`.last.ckpt.tmpNNNN`) are deleted, and a run started afresh in a used dir moves the earlier attempt's
-`checkpoints/` to `checkpoints.previous/`, so no stale best.ckpt sits beside the new run's.
+(training/signals.py), records any other exception as `failed` with its message, sums `wall_s` over the
+parts of a run resumed in place, and prepares an in-place resume: the checkpoint is loaded safely and
+checked before anything is built (training/checkpoints.py), the csv history is trimmed to it and then
+continued (training/resume.py). What an earlier process left is tidied under the lock: temp files of writes
+a kill interrupted (`.last.ckpt.tmpNNNN`) are deleted, and a run started afresh in a used dir moves the
+earlier attempt's `checkpoints/` to `checkpoints.previous/`, so no stale best.ckpt sits beside the new
+run's.
 """
 from __future__ import annotations
 
