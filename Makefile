@@ -10,11 +10,12 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
 
-.PHONY: help install demo notebook test test-slow table3 table4 table5 ablation reproduce bench-gradual bench-latency counts clean
+.PHONY: help install demo notebook test test-slow test-slurm slurm-up slurm-down table3 table4 table5 ablation study reproduce bench-gradual bench-latency counts clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "  PRESET=smoke|quick|paper selects the scale of sweep targets (default quick)"
+	@echo "  LAUNCHER=local|slurm runs sweep targets here or as a SLURM job array (docs/cluster.md)"
 
 install: $(STAMP) ## create .venv with gradgroup and its dev extras (CPU torch on CPU machines)
 
@@ -29,6 +30,14 @@ endif
 
 # On CPU (smoke/quick presets) sweeps run 2 jobs at a time with half the cores each: small 64x128 tensors
 # leave 2 threads half idle, so 2 one-thread jobs finish a table ~1.3x sooner (hydra-joblib-launcher).
+# LAUNCHER=slurm: every sweep target submits its jobs as one SLURM array (hydra/launcher=slurm,
+# conf/hydra/launcher/slurm.yaml), each job asking for the preset's `resources`; docs/cluster.md.
+LAUNCHER ?= local
+ifeq ($(LAUNCHER),slurm)
+LAUNCH_ARGS ?= hydra/launcher=slurm
+else ifneq ($(LAUNCHER),local)
+$(error LAUNCHER=$(LAUNCHER) is not a launcher; use LAUNCHER=local (this machine) or LAUNCHER=slurm)
+endif
 JOB_THREADS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n / 2 : 1 )))
 # data.num_workers=0: a loky worker cannot start DataLoader processes (it would drop to 0 with a warning per
 # job). callbacks.console.min_interval_s: an epoch line per job at most every 45 s (first and last always,
@@ -36,7 +45,7 @@ JOB_THREADS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n / 
 # hydra/hydra_logging=disabled: the joblib launcher's own INFO lines repeat what the sweep line already says.
 LAUNCH_ARGS ?= $(if $(filter quick smoke,$(PRESET)),hydra/launcher=joblib hydra.launcher.n_jobs=2 threads=$(JOB_THREADS) data.num_workers=0 callbacks.console.min_interval_s=45 hydra/hydra_logging=disabled,)
 # At the quick preset the demo's 4 jobs get 16 epochs each, so `make demo` fits in 10 minutes on a 2-core AVX2 host;
-# its ranking (ERFNet > D* > DG4* gradual > DG4* direct) held on each of seeds 0-2 (README, "Two commands").
+# its ranking (ERFNet > D* > DG4* gradual > DG4* direct) held on each of seeds 0-2 (docs/reproducibility.md, "The demo across seeds and hosts").
 DEMO_ARGS ?= $(if $(filter quick,$(PRESET)),trainer.max_epochs=16,)
 # At the quick preset the ablation's 21 jobs get 12 epochs each, so `make ablation` fits in 30 minutes on 2 cores.
 ABLATION_ARGS ?= $(if $(filter quick,$(PRESET)),trainer.max_epochs=12,)
@@ -95,9 +104,34 @@ ablation: install ## does gradual grouping help? direct vs gradual DG{2,4,8}*, D
 	$(VENV)/bin/gradgroup-ablation $$dir --out $$dir/ablation.md \
 	  --header "Produced by \`make ablation PRESET=$(PRESET)\` on $$(nproc) CPU cores ($$(uname -m)), $$(date -u +%Y-%m-%d)."
 
+# The gradual grouping study (issue 16): four sweeps into one study dir, multirun/study/<timestamp>/{grouped,
+# cosine,dense,long} (sweeps/study_*.yaml hold the design and its seed lists), then the paired statistics,
+# the plots and gradual_study.md in the study dir (cli/study.py); at the quick preset the page is also
+# published as $(STUDY_DOC). RESUME=<study dir> resumes every part (parts already done skip their jobs).
+# STUDY_SEEDS / STUDY_LONG_SEEDS override the seed lists (Hydra sweep syntax, e.g. 0,1,2 or 'range(0,6)');
+# PRESET=smoke runs 2 seeds per cell, 1 epoch (2 for the long part), in a few minutes.
+STUDY_SMOKE_SEEDS := 0,1
+STUDY_SEEDS ?= $(if $(filter smoke,$(PRESET)),$(STUDY_SMOKE_SEEDS),)
+STUDY_LONG_SEEDS ?= $(if $(filter smoke,$(PRESET)),$(STUDY_SMOKE_SEEDS),)
+STUDY_LONG_ARGS ?= $(if $(filter smoke,$(PRESET)),trainer.max_epochs=2,)
+STUDY_DOC ?= $(if $(filter quick,$(PRESET)),docs/gradual_study.md,)
+STUDY_CMD = make study PRESET=$(PRESET)$(if $(STUDY_SEEDS), STUDY_SEEDS=$(STUDY_SEEDS))$(if $(STUDY_LONG_SEEDS), STUDY_LONG_SEEDS=$(STUDY_LONG_SEEDS))
+
+study: install ## gradual grouping study: DG{2,4,8}* direct/abrupt/gradual, 12 paired seeds, stats + docs/gradual_study.md
+	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=$(if $(RESUME),$(RESUME),multirun/study/$$stamp); \
+	part() { name=$$2; echo "study: part $$1/4, $$name -> $$dir/$$name"; shift 2; \
+	  $(VENV)/bin/gradgroup-train --config-dir sweeps --config-name study_$$name preset=$(PRESET) \
+	    hydra.sweep.dir=$$dir/$$name $(LAUNCH_ARGS) $(SWEEP_FLAGS) "$$@" $(ARGS); }; \
+	part 1 grouped $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
+	part 2 cosine $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
+	part 3 dense $(ABLATION_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
+	part 4 long $(STUDY_LONG_ARGS) $(if $(STUDY_LONG_SEEDS),seed=$(STUDY_LONG_SEEDS)) && \
+	$(VENV)/bin/gradgroup-table $$dir --no-latency $(if $(ALLOW_FAILED),--allow-failed) --wandb disabled && \
+	$(PY) -m gradgroup.cli.study $$dir --command "$(STUDY_CMD)" $(if $(STUDY_DOC),--publish $(STUDY_DOC)) $(STUDY_REPORT_ARGS)
+
 reproduce: table3 table4 table5 ablation ## every table of the paper plus the ablation
 
-counts: install ## params and GMACs of every paper row beside the paper's (README table)
+counts: install ## params and GMACs of every paper row beside the paper's (docs/counts.md)
 	$(PY) -m gradgroup.cli.counts
 
 bench-gradual: install ## training-step time: gradual DG4* vs direct DG4* vs D* (side by side, one process)
@@ -107,11 +141,30 @@ bench-latency: install ## batch-1 latency at 1024x512 of the Table 3/4 models vs
 	$(VENV)/bin/gradgroup-bench table3/d table3/dg2 table3/dg4 table3/dg8 table3/dg4s table4/d_proposed table4/dg4_proposed \
 	  --size 1024x512 --threads $(BENCH_THREADS) $(BENCH_BACKENDS) $(BENCH_ARGS)
 
-test: install ## the test suite (under 15 minutes on 2 cores)
+# On an AVX-512 host the pins run a second time with torch's AVX2 kernels forced, so a change that holds on
+# one kernel family only fails here, not on a user's machine (tests/test_behaviour_pins.py says what is pinned).
+AVX2_KERNELS := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+test: install ## the test suite (under 15 minutes on 2 cores), and the pins with AVX2 kernels on AVX-512 hosts
 	$(PY) -m pytest -q
+	@if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then echo "pins again with torch's AVX2 kernels forced ($(AVX2_KERNELS))"; \
+	  $(AVX2_KERNELS) $(PY) -m pytest -q -p no:cacheprovider tests/test_behaviour_pins.py; \
+	else echo "no AVX-512 on this host: the pins above already ran on AVX2 kernels"; fi
 
 test-slow: install ## the long end-to-end tests
 	$(PY) -m pytest -q -m slow
+
+# The tests bring the local cluster up themselves (and down again if they did); on a host where that
+# cannot work (not root, no apt-get, a real cluster's slurm.conf) one line says why and nothing runs.
+test-slurm: install ## the SLURM tests against a one-node cluster on this host (root; scripts/slurm_local.sh)
+	@why=$$(scripts/slurm_local.sh check) || { echo "make test-slurm: skipped: $$why"; exit 0; }; \
+	start=$$(date +%s); $(PY) -m pytest -q -m slurm tests/test_slurm.py; rc=$$?; \
+	echo "make test-slurm: $$(( $$(date +%s) - start )) s"; exit $$rc
+
+slurm-up: ## a one-node SLURM cluster on this host (root: installs slurm-wlm and munge if missing)
+	scripts/slurm_local.sh up
+
+slurm-down: ## stop that cluster: no slurmctld, slurmd or munged left
+	scripts/slurm_local.sh down
 
 clean: ## remove generated outputs (keeps .venv and the data cache)
 	rm -rf outputs multirun lightning_logs

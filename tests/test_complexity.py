@@ -91,7 +91,7 @@ def test_report_holds_a_plain_convention_even_from_a_config_enum():
     assert report["macs"] == count_macs(build_model(19), (32, 64), "paper")
 
 
-def test_counts_table_lists_every_paper_row_once_and_is_the_readme_table():
+def test_counts_table_lists_every_paper_row_once_and_is_the_docs_table():
     from pathlib import Path
 
     from gradgroup.cli.counts import rows
@@ -104,9 +104,9 @@ def test_counts_table_lists_every_paper_row_once_and_is_the_readme_table():
         + [f"table4/{n}" for n in ("d_proposed", "dg2_proposed", "dg4_proposed")]
         + [f"table5/{n}" for n in ("d", "dg2", "dg4", "dg8", "dg2s", "dg4s", "dg8s")])
     table = markdown(data).splitlines()
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
-    start = readme.index(table[0])
-    assert readme[start:start + len(table)] == table  # `make counts` prints the README's counting table
+    page = (Path(__file__).resolve().parents[1] / "docs" / "counts.md").read_text(encoding="utf-8").splitlines()
+    start = page.index(table[0])
+    assert page[start:start + len(table)] == table  # `make counts` prints docs/counts.md's counting table
 
 
 

@@ -10,8 +10,9 @@ from types import SimpleNamespace
 import pytest
 
 from gradgroup.cli import quiet
+from gradgroup.common.duration import duration
 from gradgroup.training import console as console_mod
-from gradgroup.training.console import EpochLines, JobConsole, duration
+from gradgroup.training.console import EpochLines, JobConsole
 
 # Lines that must never reach the console again (issue 11's list, each seen in `make demo` before).
 NOISE = ["wandb:", "LeafSpec", "litlogger", "weights_only", "anonymous setting", "Total FLOPs",

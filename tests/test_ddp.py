@@ -8,9 +8,9 @@ import json
 
 import pytest
 import pytorch_lightning as pl
-import torch
 from hydra.utils import instantiate
 
+from gradgroup.common.scores import mean_iou
 from gradgroup.models.weights_file import load_weights_file
 from helpers import compose_cfg, run_cli
 
@@ -29,7 +29,7 @@ def single_process_miou(ckpt, data_cache, monkeypatch):
                          enable_model_summary=False)
     trainer.test(module, dataloaders=dm.val_dataloader(), verbose=False)
     assert len(dm.datasets["val"]) == 3
-    return float(torch.nanmean(module.last_test_class_iou) * 100)
+    return mean_iou(module.last_test_class_iou)
 
 
 def test_ddp_on_two_cpu_processes_scores_each_image_once(data_cache, tmp_path, monkeypatch):

@@ -7,8 +7,9 @@ import torch
 from cityscapesscripts.helpers.labels import id2label
 from PIL import Image
 
+from gradgroup.common.scores import class_iou_record as class_iou
 from gradgroup.data.labels import LABEL_TO_TRAIN, NUM_CLASSES
-from gradgroup.inference.evaluate import class_iou, evaluate
+from gradgroup.inference.evaluate import evaluate
 from gradgroup.inference.official import official_scores
 from gradgroup.inference.outputs import TRAIN_TO_LABEL, write_label_ids
 

@@ -1,6 +1,7 @@
 """The house rules of docs/architecture.md, checked on the source: imports point downwards only, no
 function-local imports below the command line, no source file over 300 lines."""
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,17 +9,20 @@ import pytest
 import gradgroup
 
 ROOT = Path(gradgroup.__file__).parent
-# package -> the gradgroup packages it may import (besides itself); errors.py is the bottom layer.
+# package -> the gradgroup packages it may import (besides itself); errors.py and common/ are the ground
+# floor: every package may import them, and common/ imports nothing of the project (nor errors).
+GROUND = {"errors", "common"}
 MAY_IMPORT = {
-    "models": {"errors"},
-    "measure": {"models", "errors"},
-    "grouping": {"measure", "models", "errors"},
-    "data": {"errors"},
-    "results": {"errors"},
-    "config": {"errors"},
-    "deploy": {"grouping", "measure", "models", "data", "errors"},
-    "inference": {"deploy", "grouping", "measure", "models", "data", "errors"},
-    "training": {"config", "grouping", "measure", "models", "data", "errors"},
+    "common": set(),
+    "models": GROUND,
+    "measure": {"models"} | GROUND,
+    "grouping": {"measure", "models"} | GROUND,
+    "data": GROUND,
+    "results": GROUND,
+    "config": GROUND,
+    "deploy": {"grouping", "measure", "models", "data"} | GROUND,
+    "inference": {"deploy", "grouping", "measure", "models", "data"} | GROUND,
+    "training": {"config", "grouping", "measure", "models", "data"} | GROUND,
     "cli": set(),  # the top: anything
 }
 SOURCES = sorted(p for p in ROOT.rglob("*.py") if p.parent != ROOT)
@@ -52,6 +56,16 @@ def test_imports_point_downwards(path):
     if package == "training" and path.name != "run.py":
         bad += [(line, pkg) for line, pkg in imported_packages(path) if pkg == "config"]
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}: above {package}/ (see docs/architecture.md)"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "common").glob("*.py")), ids=lambda p: p.name)
+def test_the_ground_floor_imports_only_the_standard_library_and_numpy(path):
+    """common/ is imported by every layer, the light commands included: it must stay light itself."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level]
+    bad = [m for m in names if m.split(".")[0] not in sys.stdlib_module_names | {"numpy"}]
+    assert not bad, f"common/{path.name} imports {bad}: the ground floor may use the standard library and numpy only"
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -9,7 +9,7 @@ import pytest
 
 from gradgroup.training import checkpoints as ckpt_mod
 from gradgroup.training import record as record_mod
-from gradgroup.training.atomic import DiskFull, atomic_write
+from gradgroup.common.atomic import DiskFull, atomic_write
 from gradgroup.training.module import SegmentationModule
 from gradgroup.training.run import train
 from helpers import compose_cfg

@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from gradgroup.config.compose import CONF_DIR, register_resolvers
 from gradgroup.results.table import make_table
 from gradgroup.training import checkpoints as ckpt_mod
-from gradgroup.training.atomic import atomic_write
+from gradgroup.common.atomic import atomic_write
 from gradgroup.training.module import SegmentationModule
 from gradgroup.training.record import write_record
 from gradgroup.training.run import train
@@ -57,7 +57,7 @@ def test_signals_exit_non_zero_and_record_stopped(data_cache, tmp_path, signum, 
 
 def test_a_failed_write_leaves_the_previous_record(tmp_path, monkeypatch):
     write_record(tmp_path, {"status": "running", "n": 1})
-    monkeypatch.setattr("gradgroup.training.atomic.os.fsync",
+    monkeypatch.setattr("gradgroup.common.atomic.os.fsync",
                         lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
     with pytest.raises(OSError):
         write_record(tmp_path, {"status": "running", "n": 2})

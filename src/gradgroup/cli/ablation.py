@@ -1,18 +1,24 @@
 """`gradgroup-ablation SWEEP_DIR...`: does gradual grouping itself help? (docs/paper.md section 4)
 
-Reads the ablation sweep's metrics.json files and prints, per arm (dense, direct, gradual) and group
-count G, mean +- std mIoU over seeds, and per G the paired difference gradual - direct; see
-`gradgroup.results.ablation`. A light command: it imports neither torch nor pandas nor matplotlib.
+Reads the metrics.json files of an ablation or study sweep and prints, per arm (dense, direct, abrupt,
+gradual, cosine), group count G and epoch budget, n, mean +- std mIoU and a 95% interval, then every
+paired comparison (gradual vs direct, abrupt vs direct, gradual vs abrupt, cosine vs direct) with its
+mean difference, bootstrap interval, exact sign-flip p, Holm-adjusted p, probability of improvement and
+minimum detectable effect; see `gradgroup.results.ablation` and `gradgroup.results.stats`. With --json,
+a JSON array on stdout instead, one object per comparison (keys: arm, baseline, groups, epochs, n,
+mean_diff, ci_low, ci_high, p_value, p_holm, prob_improvement, then sd_diff, mde, seeds). A light
+command: it imports neither torch nor matplotlib.
 
-    gradgroup-ablation SWEEP_DIR [SWEEP_DIR ...] [--out FILE.md] [--header TEXT]
+    gradgroup-ablation SWEEP_DIR [SWEEP_DIR ...] [--json] [--out FILE.md] [--header TEXT]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from ..results.ablation import summarise
+from ..results.ablation import comparison_records, summarise
 from ..results.records import load_runs
 from .report import reports_user_errors
 
@@ -22,15 +28,21 @@ PROG = "gradgroup-ablation"
 @reports_user_errors(PROG)
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog=PROG, description="Does gradual grouping itself help? Summary of the "
-                                "gradual vs direct grouping ablation, paired by seed.")
+                                "gradual vs direct grouping ablation or study, paired by seed.")
     p.add_argument("sweep_dirs", nargs="+", metavar="SWEEP_DIR", help="dirs searched for metrics.json")
+    p.add_argument("--json", action="store_true", help="print one JSON object per comparison (a JSON array) "
+                   "instead of the Markdown tables")
     p.add_argument("--out", help="also write the summary (Markdown) to this file")
     p.add_argument("--header", default="", help="text written above the tables in --out (command, machine)")
     args = p.parse_args(argv)
-    text = summarise(load_runs(args.sweep_dirs))
+    runs = load_runs(args.sweep_dirs)
+    if args.json:
+        print(json.dumps(comparison_records(runs), indent=1))
+    text = summarise(runs)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")  # ± and − on an ASCII terminal must not crash us
-    print(text)
+    if not args.json:
+        print(text)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text((args.header + "\n\n" if args.header else "") + text + "\n", encoding="utf-8")

@@ -23,6 +23,7 @@ from typing import Sequence
 
 from hydra.utils import instantiate
 
+from ..common.atomic import atomic_write_json
 from ..config.compose import compose_config
 from ..errors import ConfigError
 from ..results.records import load_runs
@@ -147,8 +148,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if fp32 else None
     out = args.out or (str(Path(args.sweep) / "latency.json") if args.sweep else None)
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        atomic_write_json(out, res)
         print(f"wrote {out}", file=sys.stderr)
     if args.json:
         print(json.dumps(single_backend(res, backends[0]) if len(backends) == 1 else res))

@@ -38,9 +38,11 @@ def main(argv=None) -> None:
     # Lazy: torch, Lightning and the data stack load only when an evaluation really starts (--help stays fast).
     from hydra.utils import instantiate
 
-    from ..inference.evaluate import class_iou, evaluate
+    from ..common.atomic import atomic_write_json
+    from ..common.scores import class_iou_record
+    from ..inference.evaluate import evaluate
     from ..inference.official import OfficialWriter
-    from ..inference.report import plot_confusion, resolution_text, write_json
+    from ..inference.report import plot_confusion, resolution_text
     from .sources import build_predictor, device_name, load_config, resolve_source
 
     src = resolve_source(args.source)
@@ -64,7 +66,7 @@ def main(argv=None) -> None:
               "backend": predictor.backend, "device": device, "split": datamodule.test_split,
               "images": result["images"], **datamodule.label_resolution_record("test"),
               "miou": result["miou"], "pixel_accuracy": result["pixel_accuracy"],
-              "class_iou": class_iou(result["iou"], datamodule.class_names),
+              "class_iou": class_iou_record(result["iou"], datamodule.class_names),
               "confusion_matrix": result["confmat"].tolist()}
     if src.record.get("miou") is not None:  # the run's own test, and what it was scored at, for comparison
         record["run_miou"] = {"miou": src.record["miou"], "label_resolution": src.record.get("label_resolution"),
@@ -73,7 +75,7 @@ def main(argv=None) -> None:
         record["official"] = {**official.score(), "predictions": str(official.out_dir / "labelIds"),
                               "evaluator": "cityscapesscripts.evaluation.evalPixelLevelSemanticLabeling"}
     res = resolution_text(record)
-    write_json(out / "eval.json", record)
+    atomic_write_json(out / "eval.json", record)
     plot_confusion(result["confmat"], datamodule.class_names, out / "confusion.png",
                    f"{src.weights.name} on {record['split']}: mIoU {record['miou']:.2f} % (labels {res})")
     print(f"mIoU {record['miou']:.2f} % at label resolution {res} on {record['split']} "

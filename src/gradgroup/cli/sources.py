@@ -9,7 +9,6 @@ run dir never reaches back to where it was trained.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ..common.records import read_record
 from ..config.compose import compose_config, register_resolvers
 from ..config.schema import TrainConfig
 from ..errors import ConfigError
@@ -43,10 +43,7 @@ def find_run_dir(path: Path) -> Path | None:
 
 
 def _read_record(run_dir: Path | None) -> dict:
-    try:
-        return json.loads((run_dir / "metrics.json").read_text()) if run_dir else {}
-    except (OSError, ValueError):
-        return {}
+    return (read_record(run_dir) if run_dir else None) or {}
 
 
 def own_file(run_dir: Path, recorded) -> Path | None:

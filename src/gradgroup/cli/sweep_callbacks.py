@@ -52,6 +52,7 @@ class SweepGuard(Callback):
         self.resume, self.fail_fast, self.allow_failed = bool(resume), bool(fail_fast), bool(allow_failed)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        check_signal_lead(config.hydra.launcher)
         os.environ[LAUNCHER_ENV] = str(os.getpid())  # before any worker starts: they inherit it
         sweep_dir = Path(str(config.hydra.sweep.dir))
         done = _records(sweep_dir)
@@ -79,6 +80,17 @@ class SweepGuard(Callback):
             for r in bad:
                 print(f"  {Path(r['_path']).parent}: {r.get('status')}: "
                       f"{str(r.get('error') or '').strip().splitlines()[0] if r.get('error') else ''}", flush=True)
+
+
+def check_signal_lead(launcher) -> None:
+    """SLURM sends `--signal` up to 60 s earlier than asked, and a SIGUSR1 that comes before a job's Python
+    is up kills it without a record (docs/cluster.md): the time limit must leave 2 minutes before it."""
+    lead, limit = launcher.get("signal_delay_s"), launcher.get("timeout_min")
+    if lead is not None and limit is not None and 60 * int(limit) < int(lead) + 120:
+        fail(f"hydra.launcher.timeout_min={limit} (resources.time_min) leaves too little time before SLURM's "
+             f"notice, sent hydra.launcher.signal_delay_s={lead} s before the limit (up to 60 s earlier): use "
+             f"resources.time_min={-(-(int(lead) + 120) // 60)} or more, or a smaller hydra.launcher.signal_delay_s",
+             "gradgroup-train")
 
 
 def setting(name: str, default=False):

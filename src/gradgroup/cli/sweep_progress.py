@@ -19,15 +19,11 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from ..common.duration import duration
 from ..errors import GradgroupError
 from ..results.records import load_runs
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
-
-
-def _duration(seconds: float) -> str:
-    s = int(round(max(seconds, 0)))
-    return f"{s}s" if s < 60 else f"{s // 60}m{s % 60:02d}s" if s < 3600 else f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 def planned_jobs(config: DictConfig) -> list[list[str]] | None:
@@ -115,13 +111,13 @@ class SweepProgress(Callback):
         times = [float(r["wall_s"]) for r in done if isinstance(r.get("wall_s"), (int, float))]
         left = total - len(done)
         if times and left > 0:  # the mean finished job's time, for the jobs left, `parallel` at a time
-            line += f", ETA {_duration(sum(times) / len(times) * left / self.parallel)}"
-        print(f"{line} ({_duration(time.time() - self.start)} elapsed)", flush=True)
+            line += f", ETA {duration(sum(times) / len(times) * left / self.parallel)}"
+        print(f"{line} ({duration(time.time() - self.start)} elapsed)", flush=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         runs = self._runs()
         failed = [r for r in runs if r.get("status") != "ok"]
-        print(f"sweep done in {_duration(time.time() - self.start)}: {len(runs) - len(failed)} ok, "
+        print(f"sweep done in {duration(time.time() - self.start)}: {len(runs) - len(failed)} ok, "
               f"{len(failed)} failed -> {self.sweep_dir}", flush=True)
         for r in failed:
             print(f"  failed: {Path(r['_path']).parent} ({r.get('error') or r.get('status')})", flush=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from hydra.types import RunMode
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, read_write
 
+from ..common.records import read_record
 from ..config.compose import CONF_DIR, register_resolvers
 from ..errors import GradgroupError
 from . import quiet, sweep_callbacks
@@ -47,11 +49,13 @@ def _absolute_data_paths(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
+    from ..training import slurm  # (same reason: training/ imports torch)
     from ..training.launcher_watch import stop_with_launcher
-    from ..training.record import read_record  # (same reason: training/ imports torch)
     from ..training.run import train
     from ..training.wandb_media import remove_wandb_temp_dirs
 
+    if slurm.in_job():  # SLURM's SIGUSR1 notice before the run takes it (training/lifecycle.py): no default kill
+        signal.signal(slurm.REQUEUE_SIGNAL, signal.SIG_IGN)
     quiet.install()  # here, in the job's own process (joblib/submitit workers too), after Lightning's import
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     _absolute_data_paths(cfg)
@@ -78,6 +82,13 @@ def _hydra_main(cfg: DictConfig) -> float | None:
         if _is_multirun():
             return None
         sys.exit(1)
+    except slurm.Stopped as err:
+        # A SLURM job stopped for good (time limit, scancel) ends like a failed job, so submitit records a
+        # result and the sweep goes on; a requeued one ends without one, and SLURM runs it again.
+        if not _is_multirun() or not slurm.in_job() or isinstance(err, slurm.Requeued):
+            raise
+        log.error("job stopped, sweep continues: %s (run dir: %s)", err, run_dir)
+        return None
     return record["miou"]  # train() printed the result line
 
 

@@ -202,6 +202,16 @@ class PaperRow:
 
 
 @dataclass
+class ResourcesConfig:
+    """One job's request to SLURM (conf/hydra/launcher/slurm.yaml reads it; set per preset)."""
+    cpus: int = MISSING                 # CPUs per task (srun task = one DDP rank)
+    mem_gb: int = MISSING               # memory per node
+    time_min: int = MISSING             # time limit; SIGUSR1 comes hydra.launcher.signal_delay_s before it
+    gpus: Optional[int] = None          # GPUs per node; null asks for none
+    max_requeues: int = MISSING         # requeues on SIGUSR1 (time limit, preemption) before a job fails
+
+
+@dataclass
 class TrainConfig:
     # What this run is. `name` defaults to the experiment choice itself (conf/train.yaml).
     name: str = "erfnet"
@@ -223,6 +233,7 @@ class TrainConfig:
     complexity: ComplexityConfig = field(default_factory=ComplexityConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     grouping: GroupingConfig = field(default_factory=GroupingConfig)
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     # Open nodes: any Lightning Trainer keyword, and the procedure's own keys (each procedure class
     # checks its keyword arguments when it is instantiated).
     trainer: Dict[str, Any] = field(default_factory=dict)

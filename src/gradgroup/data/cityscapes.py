@@ -20,9 +20,11 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from ..common.scores import IGNORE_INDEX
 from ..errors import ConfigError, DataError
 from . import reader
-from .labels import CLASS_NAMES, IGNORE_INDEX, LABEL_TO_TRAIN, NUM_CLASSES
+from .decoded import DecodedPairs
+from .labels import CLASS_NAMES, LABEL_TO_TRAIN, NUM_CLASSES
 from .sampling import SeededShuffleSampler, loader_generator
 from .synthetic import DEFAULTS as SYNTHETIC_DEFAULTS
 from .synthetic import default_cache_dir, ensure_dataset
@@ -75,6 +77,7 @@ class CityscapesDataset(Dataset):
     def __init__(self, root, split: str, transform=None, pairs=None):
         self.root, self.split, self.transform = Path(root), split, transform
         self.pairs = list(pairs) if pairs is not None else reader.find_pairs(self.root, split)
+        self.decoded = DecodedPairs(self.pairs)
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -83,14 +86,11 @@ class CityscapesDataset(Dataset):
         if isinstance(index, (tuple, list)):  # (index, augmentation seed) from SeededShuffleSampler
             index, seed = index
             self.transform.reseed(seed)
-        img_path, lab_path = self.pairs[index]
-        image, label = reader.read_image(img_path), reader.read_label(lab_path)
-        reader.check_sizes(img_path, lab_path, image.shape, label.shape)
-        target = LABEL_TO_TRAIN[label]
+        image, target = self.decoded.read(index)
         if self.transform is not None:
             return self.transform(image, target)
         return (torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(255.0),
-                torch.from_numpy(target).long())
+                torch.tensor(target, dtype=torch.long))
 
 
 def _limit(pairs, n):

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 from cityscapesscripts.helpers.labels import labels as _CS_LABELS
 
+from ..common.scores import IGNORE_INDEX
+
 NUM_CLASSES = 19
-IGNORE_INDEX = 255
 
 # License plate has id -1 in the table; a uint8 PNG cannot hold it, so it is not a storable id.
 VALID_LABEL_IDS: frozenset[int] = frozenset(lab.id for lab in _CS_LABELS if 0 <= lab.id <= 255)

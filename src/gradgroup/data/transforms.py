@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 import torch
 
+from ..common.scores import IGNORE_INDEX
 from ..errors import ConfigError
-from .labels import IGNORE_INDEX
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -92,7 +92,7 @@ class PairTransform:
             if lab.shape[:2] != tuple(hw):
                 lab = cv2.resize(lab, (hw[1], hw[0]), interpolation=cv2.INTER_NEAREST)
         return (torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float(),
-                torch.from_numpy(np.ascontiguousarray(lab)).long())
+                torch.tensor(lab, dtype=torch.long))  # a copy: the dataset's decoded label is read-only
 
 
 def build_train_transform(train_hw, input_hw, augment=None, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> PairTransform:

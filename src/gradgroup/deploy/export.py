@@ -20,9 +20,11 @@ import torch.nn.functional as F
 from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 from torch import nn
-from torchmetrics.classification import MulticlassJaccardIndex
+from torchmetrics.classification import MulticlassConfusionMatrix
 
-INPUT, IGNORE_INDEX = "image", 255
+from ..common.scores import IGNORE_INDEX, class_ious, mean_iou
+
+INPUT = "image"
 OPSET = 18
 
 
@@ -92,12 +94,11 @@ def compare(model: nn.Module, sessions: dict, batches: Iterable, num_classes: in
     """PyTorch `model` against ONNX Runtime `sessions` ({name: session}) on (image, target) batches.
 
     Returns {"pytorch_miou": %, name: {"max_abs_diff", "argmax_agreement", "miou"}} (labels sessions get
-    "argmax_agreement" and "miou" only). mIoU is the mean over classes present (torchmetrics, ignore 255),
-    as the training module's test mIoU.
+    "argmax_agreement" and "miou" only). mIoU is scored by common/scores.py from a confusion matrix, as the
+    training module's test mIoU.
     """
     def metric():
-        return MulticlassJaccardIndex(num_classes, average="none", ignore_index=IGNORE_INDEX,
-                                      zero_division=float("nan"))
+        return MulticlassConfusionMatrix(num_classes, ignore_index=IGNORE_INDEX)
 
     ious = {"pytorch": metric(), **{n: metric() for n in sessions}}
     stats = {n: {"max_abs_diff": 0.0, "agree": 0, "pixels": 0} for n in sessions}
@@ -120,7 +121,7 @@ def compare(model: nn.Module, sessions: dict, batches: Iterable, num_classes: in
             s["agree"] += int((pred == ref_pred).sum())
             s["pixels"] += ref_pred.numel()
             ious[name].update(scored, target)
-    miou = {n: float(torch.nanmean(m.compute()) * 100) for n, m in ious.items()}
+    miou = {n: mean_iou(class_ious(m.compute().numpy())) for n, m in ious.items()}
     out: dict = {"pytorch_miou": miou["pytorch"]}
     for name, s in stats.items():
         out[name] = {"argmax_agreement": s["agree"] / max(1, s["pixels"]), "miou": miou[name]}

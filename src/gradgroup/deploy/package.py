@@ -7,7 +7,6 @@ of PyTorch's and argmax agreeing on at least `MIN_AGREEMENT` of the pixels; int8
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable
 
@@ -15,6 +14,7 @@ import onnxruntime
 import torch
 from torch import nn
 
+from ..common.atomic import atomic_write_json
 from .export import compare, export_onnx, quantize_int8
 from .rewrites import rewrite_for_inference
 from .runtimes import ort_session
@@ -61,5 +61,5 @@ def export_deployment(model: nn.Module, out_dir, val_batches: Iterable, num_clas
                           "miou_lost": checks["pytorch_miou"] - checks["int8"]["miou"],
                           "method": "onnxruntime quantize_static, QDQ, per-channel int8 weights, uint8 "
                                     "activations, MinMax calibration"}
-    (out / "export.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    atomic_write_json(out / "export.json", record)
     return record

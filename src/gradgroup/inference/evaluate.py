@@ -1,10 +1,9 @@
 """Scoring a split: confusion matrix -> per-class IoU, mIoU, pixel accuracy (docs/paper.md section 5).
 
-The mIoU convention is training's (training/module.py, torchmetrics' Jaccard index): ignore pixels
-(255) are skipped, a class absent from both ground truth and prediction is left out of the mean (as
-cityscapesscripts does), a class predicted but absent from the ground truth scores 0. Logits are resized
-bilinearly to the ground truth's size, as in training, so an eval at the run's label resolution
-reproduces the run's own test mIoU. torchmetrics' `MulticlassConfusionMatrix` accumulates the counts.
+torchmetrics' `MulticlassConfusionMatrix` accumulates the counts and common/scores.py turns them into
+scores, as in training (the same convention: ignore pixels skipped, a class absent from both ground truth
+and prediction left out of the mean). Logits are resized bilinearly to the ground truth's size, as in
+training, so an eval at the run's label resolution reproduces the run's own test mIoU.
 """
 from __future__ import annotations
 
@@ -16,17 +15,7 @@ import torch.nn.functional as F
 from torchmetrics.classification import MulticlassConfusionMatrix
 from tqdm import tqdm
 
-
-def scores(confmat: np.ndarray) -> dict:
-    """IoU per class (NaN where a class is in neither GT nor prediction), mIoU and pixel accuracy in %."""
-    cm = np.asarray(confmat, dtype=np.float64)
-    tp = np.diag(cm)
-    denom = cm.sum(0) + cm.sum(1) - tp
-    with np.errstate(invalid="ignore", divide="ignore"):
-        iou = np.where(denom > 0, tp / denom, np.nan)
-    total = cm.sum()
-    return {"iou": iou, "miou": float(np.nanmean(iou) * 100) if np.isfinite(iou).any() else float("nan"),
-            "pixel_accuracy": float(tp.sum() / total * 100) if total else float("nan")}
+from ..common.scores import IGNORE_INDEX, scores
 
 
 def predict_batch(predictor, images: torch.Tensor, size) -> torch.Tensor:
@@ -37,10 +26,11 @@ def predict_batch(predictor, images: torch.Tensor, size) -> torch.Tensor:
     return logits.argmax(1)
 
 
-def evaluate(predictor, loader: Iterable, num_classes: int, ignore_index: int = 255,
+def evaluate(predictor, loader: Iterable, num_classes: int, ignore_index: int = IGNORE_INDEX,
              on_batch: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
              progress: bool = True) -> dict:
-    """Run `predictor` over (image, target) batches; returns scores() plus the confusion matrix and counts.
+    """Run `predictor` over (image, target) batches; returns `scores()` (common/scores.py) plus the
+    confusion matrix and the image count.
 
     `on_batch(batch_index, prediction, target)` sees every batch (the official writer uses it)."""
     confmat = MulticlassConfusionMatrix(num_classes, ignore_index=ignore_index)
@@ -54,8 +44,3 @@ def evaluate(predictor, loader: Iterable, num_classes: int, ignore_index: int = 
             on_batch(i, pred, target)
     cm = confmat.compute().numpy().astype(np.int64)  # rows: ground truth, columns: prediction
     return {**scores(cm), "confmat": cm, "images": images}
-
-
-def class_iou(iou, class_names) -> dict:
-    """{class name: IoU in % (3 decimals) or None for a class absent from GT and prediction}."""
-    return {n: (None if np.isnan(v) else round(float(v) * 100, 3)) for n, v in zip(class_names, iou)}

@@ -15,7 +15,8 @@ import numpy as np
 from cityscapesscripts.helpers.labels import trainId2label
 from PIL import Image
 
-from ..data.labels import IGNORE_INDEX, NUM_CLASSES, colorize
+from ..common.scores import IGNORE_INDEX
+from ..data.labels import NUM_CLASSES, colorize
 
 FORMATS = ("color", "labelids", "overlay")
 _FOLDER = {"color": "color", "labelids": "labelIds", "overlay": "overlay"}

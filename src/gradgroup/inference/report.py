@@ -1,12 +1,11 @@
-"""eval.json and the confusion-matrix image of one evaluation.
+"""The confusion-matrix image of one evaluation, and the label-resolution text printed with its mIoU.
 
 The confusion matrix is row-normalized (each ground-truth class sums to 1), the usual reading of where a
-class's pixels go (as cityscapesscripts prints it with `normalized`); counts are in eval.json.
+class's pixels go (as cityscapesscripts prints it with `normalized`); counts are in eval.json, which
+gradgroup-eval writes with common/atomic.py.
 """
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import matplotlib
@@ -20,15 +19,6 @@ def resolution_text(record: dict) -> str:
     """"full, 2048x1024" style: the setting and the W x H it scored at (printed with every mIoU)."""
     hw = record.get("label_hw") or []
     return f"{record.get('label_resolution')}, {hw[1]}x{hw[0]}" if len(hw) == 2 else str(record.get("label_resolution"))
-
-
-def write_json(path, record: dict) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".json.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=2, default=float) + "\n")
-    tmp.replace(path)
-    return path
 
 
 def plot_confusion(confmat: np.ndarray, class_names, path, title: str) -> Path:

@@ -1,4 +1,4 @@
-"""Our params / GMACs for every paper row beside the paper's, as the README's Markdown counting table.
+"""Our params / GMACs for every paper row beside the paper's: the Markdown counting table of docs/counts.md.
 
 The paper (Vallurupalli et al., CVPR-W 2018, Tables 3-5) prints absolute numbers under a convention in
 the parts all rows share (docs/paper.md section 3), so the table also shows each row's difference from

@@ -8,7 +8,9 @@ behind and nothing else:
 - `format`: numbers, labels and headers shared by everything below;
 - `table`: one row per experiment over seeds, budgets, results.csv / results.md (`gradgroup-table`);
 - `pareto`: error against GMACs and latency with the Pareto front (the paper's Figure 4);
-- `ablation`: gradual vs direct grouping, paired by seed (`gradgroup-ablation`).
+- `stats`: paired statistics over seeds (sign-flip p, bootstrap interval, Holm, detectable effect);
+- `ablation`: direct, abrupt and gradual grouping, paired by seed (`gradgroup-ablation`);
+- `history`, `study_plots`, `study_doc`: the gradual grouping study's curves, plots and page (`make study`).
 
 This package imports nothing from training, models, measure or data, so summarising a sweep never
 loads torch; matplotlib and wandb are imported only by the functions that draw or log.

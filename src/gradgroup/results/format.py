@@ -1,4 +1,4 @@
-"""How one results row reads: numbers checked, labels, "mean ± std", the GMACs column header.
+"""How one results row reads: numbers checked, labels, "mean ± std", "[low, high]", the GMACs column header.
 
 The lowest layer of `gradgroup.results`: the table, the Pareto plot (the paper's Figure 4) and the
 notebook all name rows and format numbers the same way through these helpers, and import nothing else
@@ -47,6 +47,14 @@ def pm(mean, std, sep: str = "±", digits: int = 2) -> str:
     """ "mean ± std", or just the mean when there is no spread (a single seed)."""
     s = num(std)
     return f"{mean:.{digits}f}" + (f" {sep} {s:.{digits}f}" if s is not None else "")
+
+
+def ci_cell(low, high, signed: bool = False, missing: str = "", digits: int = 2) -> str:
+    """An interval as "[low, high]" (signs shown for differences), `missing` when there is none (n < 2)."""
+    if num(low) is None or num(high) is None:
+        return missing
+    spec = ("+" if signed else "") + f".{digits}f"
+    return f"[{num(low):{spec}}, {num(high):{spec}}]"
 
 
 def gmacs_header(rows: list[dict]) -> str:

@@ -11,6 +11,7 @@ import os
 import socket
 from pathlib import Path
 
+from ..common.records import RECORD, read_record_file
 from ..errors import GradgroupError
 from .format import ago, num
 
@@ -18,7 +19,8 @@ LATENCY_FILE = "latency.json"
 
 
 def load_runs(sweep_dirs) -> list[dict]:
-    """Every metrics.json below the sweep dirs (any depth: Hydra multirun nests job dirs), in path order.
+    """Every metrics.json below the sweep dirs (any depth: Hydra multirun nests job dirs), in path order,
+    each read by common/records.py.
 
     Each record gets ``_path``. A file that is unreadable or not a JSON object (a job killed mid-write)
     becomes a failed record, so it is listed rather than crashing the summary. A missing dir, or one
@@ -28,16 +30,14 @@ def load_runs(sweep_dirs) -> list[dict]:
     for d in map(Path, sweep_dirs):
         if not d.is_dir():
             raise GradgroupError(f"sweep dir {d} does not exist (or is not a directory)")
-        paths = sorted(d.rglob("metrics.json"))
+        paths = sorted(d.rglob(RECORD))
         if not paths:
-            raise GradgroupError(f"no metrics.json found under {d}: is this a sweep or run dir?")
+            raise GradgroupError(f"no {RECORD} found under {d}: is this a sweep or run dir?")
         for p in paths:
             try:
-                run = json.loads(p.read_text(encoding="utf-8"))
-                if not isinstance(run, dict):
-                    raise ValueError("not a JSON object")
+                run = read_record_file(p)
             except (OSError, ValueError):
-                run = {"status": "failed", "error": f"unreadable metrics.json: {p}",
+                run = {"status": "failed", "error": f"unreadable {RECORD}: {p}",
                        "experiment": str(p.parent.relative_to(d)) or d.name}
             run["_path"] = str(p)
             runs.append(mark_if_gone(run))

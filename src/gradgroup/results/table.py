@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .format import display_label, first_line, gmacs_header, num, pm
+from .format import ci_cell, display_label, first_line, gmacs_header, num, pm
 from .records import is_ok, latency_view
+from .stats import t_interval
 
 # Column order of results.csv; per-class IoU columns ("iou_<class>") follow. Rows are plain dicts with
 # these keys, both when built from metrics.json and when read back from a CSV, so the plot code (and the
@@ -202,7 +203,7 @@ def markdown_table(rows: list[dict], notes: tuple[str, ...] = (), latency_backen
     """The table as Markdown, paper columns beside ours, failures last with their error's first line;
     the latency column names the backend it was measured on when known."""
     has_budget = any(r.get("fits_budget") for r in rows)
-    head = ["label", "experiment", "n", "mIoU (%)", "paper mIoU", "params", "paper params",
+    head = ["label", "experiment", "n", "mIoU (%)", "95% CI", "paper mIoU", "params", "paper params",
             gmacs_header(rows), "paper GMACs",
             f"latency (ms, {latency_backend})" if latency_backend else "latency (ms)", "speedup vs ERFNet"] + \
            (["fits budget"] if has_budget else []) + ["status"]
@@ -213,7 +214,8 @@ def markdown_table(rows: list[dict], notes: tuple[str, ...] = (), latency_backen
         label = display_label(r) + (f" ({r['preset']})" if len(presets) > 1 and r.get("preset") else "")
         ok = r["status"] == "ok"
         cells = [label, r["experiment"], f(r.get("n"), ".0f"),
-                 pm(r["miou"], r.get("miou_std")) if ok else "", f(r.get("paper_miou"), ".2f"),
+                 pm(r["miou"], r.get("miou_std")) if ok else "", miou_interval(r) if ok else "",
+                 f(r.get("paper_miou"), ".2f"),
                  f(r.get("params"), ",.0f"), f(r.get("paper_params"), ",.0f"), f(r.get("gmacs"), ".3f"),
                  f(r.get("paper_gmacs"), ".3f"), f(r.get("latency_ms"), ".2f"),
                  f(r.get("speedup_vs_erfnet"), ".2f") + ("x" if num(r.get("speedup_vs_erfnet")) else "")]
@@ -222,12 +224,17 @@ def markdown_table(rows: list[dict], notes: tuple[str, ...] = (), latency_backen
         cells.append("ok" if ok else f"{r['status']}: {r['error']}")
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     scored = sorted({r.get("label_resolution") or "not recorded" for r in rows if r["status"] == "ok"})
-    notes = ["", "mIoU: mean ± sample std over n seeds; paper columns: the paper's printed numbers "
+    notes = ["", "mIoU: mean ± sample std over n seeds; 95% CI: Student-t interval of that mean; paper columns: the paper's printed numbers "
              "(Tables 3-5, Cityscapes val, ground truth subsampled by 2). Failed jobs are listed with the first "
              "line of their error.", *([f"Label resolution of our mIoU (W x H): {'; '.join(scored)}."]
                                        if scored else []),
              *notes]
     return "\n".join(lines + notes) + "\n"
+
+
+def miou_interval(row: dict) -> str:
+    """The 95% Student-t interval of a row's mean mIoU over its n seeds, "" for one seed."""
+    return ci_cell(*t_interval(num(row.get("miou")), num(row.get("miou_std")), num(row.get("n"))))
 
 
 def iou_columns(rows: list[dict]) -> list[str]:

@@ -1,4 +1,5 @@
-"""The results table as one wandb summary run (job_type "table"): the table and the Pareto plot.
+"""Summary runs on wandb: the results table with its Pareto plot (job_type "table"), and the gradual
+grouping study's tables and plots (job_type "study").
 
 Offline by default, so it needs no account; `wandb sync <out>/wandb/offline-run-*` uploads it later.
 """
@@ -26,3 +27,22 @@ def log_wandb(mode: str, out: Path, rows: list[dict], png: Path, config: dict) -
         run.log({"results": wandb.Table(columns=cols, data=data), "pareto": wandb.Image(str(png))})
     finally:
         run.finish()  # always: an unfinished run would swallow the next one in a multirun
+
+
+def log_study_wandb(mode: str, out: Path, comparisons: list[dict], arms: list[dict], pngs: dict, group: str,
+                    config: dict) -> None:
+    """The study as one summary run (job_type="study", grouped under the study dir's name): the comparison
+    and arm tables, and the forest and curves plots."""
+    if mode == "disabled":
+        return
+    run = wandb.init(project="gradgroup", job_type="study", name=f"study-{group}", group=group, mode=mode,
+                     dir=str(out), config=config)
+    try:
+        def table(rows: list[dict]) -> wandb.Table:
+            cols = list(dict.fromkeys(k for r in rows for k in r if k != "seeds"))
+            return wandb.Table(columns=cols, data=[[r.get(c) if isinstance(r.get(c), (int, float)) or r.get(c) is None
+                                                    else str(r.get(c)) for c in cols] for r in rows])
+        run.log({"comparisons": table(comparisons), "arms": table(arms),
+                 **{name: wandb.Image(str(path)) for name, path in pngs.items()}})
+    finally:
+        run.finish()

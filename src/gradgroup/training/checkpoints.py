@@ -4,7 +4,7 @@ Every `.ckpt` / `.pt` is read with `torch.load(weights_only=True)`: tensors and 
 a crafted pickle cannot run code. A file that is missing, truncated or not a weights file becomes one
 `ConfigError` that names the file, the config key it came from and what it should be. Lightning's own
 loading (`trainer.fit(ckpt_path=...)`) goes through `AtomicCheckpointIO.load_checkpoint`, i.e. through
-the same function, and its saving through `atomic_write` (training/atomic.py): a full disk or a kill
+the same function, and its saving through `atomic_write` (common/atomic.py): a full disk or a kill
 mid-save leaves the previous checkpoint loadable instead of a truncated one.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from lightning_fabric.plugins import TorchCheckpointIO
 
 from ..errors import ConfigError
 from ..models.weights_file import load_weights_file
-from .atomic import atomic_write
+from ..common.atomic import atomic_write
 
 RESUME_EXPECTED = "a Lightning checkpoint this project wrote, e.g. <run_dir>/checkpoints/last.ckpt"
 

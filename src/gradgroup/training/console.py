@@ -15,17 +15,8 @@ import time
 
 import pytorch_lightning as pl
 
+from ..common.duration import duration
 from ..models.gradual_conv import gradual_convs
-
-
-def duration(seconds: float) -> str:
-    """`42s`, `3m05s`, `1h02m`: short enough for a line, exact enough for an ETA."""
-    s = int(round(max(seconds, 0)))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 class JobConsole:

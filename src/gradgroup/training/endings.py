@@ -18,8 +18,8 @@ import time
 import traceback
 from pathlib import Path
 
-from .atomic import DiskFull
-from .record import read_record
+from ..common.atomic import DiskFull
+from ..common.records import read_record
 from .signals import Stopped
 
 
@@ -56,6 +56,8 @@ def end_line(record: dict, err: BaseException, run_dir: Path, log: Path | None =
     run_dir = Path(run_dir)
     if isinstance(err, Stopped):
         done = record.get("epochs_done", record.get("resumed_at_epoch", 0))
+        if type(err) is not Stopped:  # a kind that says itself what happens next (slurm.Requeued)
+            return f"{err} ({done} finished epochs)"
         line = f"stopped by {err.signal_name} after {done} finished epochs" + (f" ({err.reason})" if err.reason else "")
         last = run_dir / "checkpoints" / "last.ckpt"
         if last.is_file():

@@ -18,7 +18,9 @@ from typing import Any, Callable
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.plugins.environments import SLURMEnvironment
 
+from ..common.scores import class_iou_record, mean_iou
 from ..data.cityscapes import unwrap_loader_error
 from ..errors import ConfigError, DataError
 from ..grouping.convert import convert_to_grouped, max_abs_output_diff
@@ -62,7 +64,8 @@ class Fitter:
                 raise ConfigError("model.encoder.gradual is true but no schedule is set: use grouping=gradual.")
             callbacks.append(self.gradual_callback)
         trainer = self.make_trainer(default_root_dir=str(run_dir), callbacks=callbacks,
-                                    logger=self.make_loggers(run_dir, log_suffix), plugins=[AtomicCheckpointIO()],
+                                    logger=self.make_loggers(run_dir, log_suffix),
+                                    plugins=[AtomicCheckpointIO(), *slurm_environment()],
                                     **({} if max_epochs is None else {"max_epochs": max_epochs}))
         try:
             if trainer.world_size > 1:  # DDP: loaders given directly, so the val loader counts images once
@@ -109,6 +112,12 @@ def eval_ddp(trainer: pl.Trainer, loader, stage: str):
     return shared
 
 
+def slurm_environment() -> list:
+    """Inside a SLURM job, Lightning's SLURMEnvironment (ranks of `srun`'s tasks) with its auto-requeue off:
+    that one saves a mid-epoch checkpoint, which does not resume exactly; training/slurm.py requeues."""
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
+
+
 def convert_checked(model: torch.nn.Module, datamodule) -> tuple[torch.nn.Module, float]:
     """Gradual convs -> real grouped convs, and the max output difference on two val images."""
     images = next(iter(datamodule.val_dataloader()))[0][:2]
@@ -126,10 +135,9 @@ def test_and_summarise(module, trainer: pl.Trainer, datamodule) -> dict:
     test_loss = float(results[0]["test/loss"]) if results and "test/loss" in results[0] else None
     check_finite(module.model, test_loss)
     return {
-        "miou": float(torch.nanmean(per_class) * 100),
+        "miou": mean_iou(per_class),
         "test_loss": test_loss,
-        "class_iou": {n: (None if torch.isnan(v) else round(float(v) * 100, 3))
-                      for n, v in zip(module.class_names, per_class)},
+        "class_iou": class_iou_record(per_class, module.class_names),
     }
 
 

@@ -4,9 +4,10 @@
 - Optimiser: Adam (betas 0.9/0.999, eps 1e-8, weight decay 1e-4) with ERFNet's poly schedule
   (1 - epoch/epochs)^0.9 stepped per epoch. Optional separate encoder lr for the first epochs, which is
   how the paper's phase 2 keeps a pretrained encoder almost frozen (5e-20) while the decoder warms up.
-- Metric: torchmetrics' multiclass Jaccard index per class. mIoU convention (pinned in a test): a class
-  absent from both ground truth and prediction is left out of the mean (as cityscapesscripts does); a
-  class predicted but absent from the ground truth scores 0. ERFNet's own evaluator would count it as 0.
+- Metric: torchmetrics' multiclass confusion matrix (summed across DDP ranks), scored by common/scores.py,
+  the convention evaluation and export share: a class absent from both ground truth and prediction is
+  left out of the mean (as cityscapesscripts does); a class predicted but absent from the ground truth
+  scores 0. ERFNet's own evaluator would count the first kind as 0 too.
 - Evaluation happens at the label resolution the datamodule gives (the paper: ground truth subsampled
   by 2); logits are bilinearly resized to it when the network's output differs.
 - `encoder_only`: the encoder with its 1x1 head on labels downsampled by 8 (ERFNet's first stage).
@@ -19,9 +20,9 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics.classification import MulticlassJaccardIndex
+from torchmetrics.classification import MulticlassConfusionMatrix
 
-IGNORE_INDEX = 255
+from ..common.scores import IGNORE_INDEX, class_ious, mean_iou
 
 
 def downsample_labels(target: torch.Tensor, factor: int) -> torch.Tensor:
@@ -44,9 +45,8 @@ class SegmentationModule(pl.LightningModule):
             class_weights = torch.as_tensor(class_weights, dtype=torch.float32)
         self.register_buffer("class_weights", class_weights, persistent=False)
         n = len(self.class_names)
-        # zero_division=nan marks classes absent from both GT and prediction, so nanmean skips them
-        self.val_iou = MulticlassJaccardIndex(n, average="none", ignore_index=IGNORE_INDEX, zero_division=float("nan"))
-        self.test_iou = MulticlassJaccardIndex(n, average="none", ignore_index=IGNORE_INDEX, zero_division=float("nan"))
+        self.val_iou = MulticlassConfusionMatrix(n, ignore_index=IGNORE_INDEX)
+        self.test_iou = MulticlassConfusionMatrix(n, ignore_index=IGNORE_INDEX)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x, encoder_only=self.encoder_only)
@@ -88,14 +88,15 @@ class SegmentationModule(pl.LightningModule):
         self._eval_step(batch, self.test_iou, "test")
 
     def _log_iou(self, metric, stage):
-        per_class = metric.compute()
+        """Per-class IoU (numpy, NaN for a class in neither GT nor prediction), logged with the mIoU."""
+        per_class = class_ious(metric.compute().cpu().numpy())
         metric.reset()
-        # Already global: torchmetrics' compute() summed every rank's confusion counts, so every rank holds
-        # the same value; synced with max, which returns it exactly (a mean over ranks could round it).
+        # Already global: torchmetrics summed every rank's confusion counts, so every rank holds the same
+        # value; synced with max, which returns it exactly (a mean over ranks could round it).
         same = {"sync_dist": True, "reduce_fx": "max"}
-        self.log(f"{stage}/miou", torch.nanmean(per_class) * 100, prog_bar=True, **same)
+        self.log(f"{stage}/miou", mean_iou(per_class), prog_bar=True, **same)
         for name, iou in zip(self.class_names, per_class):
-            self.log(f"{stage}/iou/{name}", iou * 100, **same)
+            self.log(f"{stage}/iou/{name}", float(iou) * 100, **same)
         return per_class
 
     def on_validation_epoch_end(self):

@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..grouping.convert import convert_to_grouped
 from ..models import ModelSpec
 from ..models.weights_file import load_weights_file
-from .atomic import atomic_write_text
+from ..common.atomic import atomic_write_text
 from .checkpoints import atomic_torch_save
 from .distributed import is_rank_zero
 from .fitter import Fitter, convert_checked, test_and_summarise

@@ -2,8 +2,10 @@
 
 Written at the start of a job (status "running", with the pid, host and a heartbeat refreshed every
 epoch), and rewritten when it ends with "ok" or "failed" plus the error, so a crashed job still leaves a
-record that says what it was; a SIGKILLed one keeps "running" with a pid that is gone, which the reader
-(results/records.py) reports as "killed". Every write is atomic with fsync (training/atomic.py), so a
+record that says what it was; a SLURM job that requeued itself says "requeued" until it runs again
+(training/slurm.py, which also adds `slurm_job_id`); a SIGKILLed one keeps "running" with a pid that is
+gone, which the reader (results/records.py) reports as "killed". Every write is atomic with fsync
+(common/atomic.py), so a
 kill or a full disk leaves the previous record, never half a file.
 
 A run dir stands alone: every path the record keeps inside its run dir is written relative to it
@@ -20,16 +22,16 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
-from .atomic import atomic_write_text
-
-RECORD = "metrics.json"
+from ..common.atomic import atomic_write_text
+from ..common.records import RECORD
+from . import slurm
 
 
 def base_record(job: dict) -> dict:
     """The first record of a job: what it is (`job`, see training.run.describe), status "running"."""
     now = round(time.time(), 3)
     return {"status": "running", "error": None, **job, "pid": os.getpid(), "host": socket.gethostname(),
-            "started": now, "heartbeat": now}
+            **slurm.record_fields(), "started": now, "heartbeat": now}
 
 
 def portable(value, run_dir: Path):
@@ -80,15 +82,6 @@ def _overwrite_in_place(path: Path, text: str) -> bool:
     except OSError:
         return False
     return True
-
-
-def read_record(run_dir: Path) -> dict | None:
-    """The record in run_dir, or None when there is none (or it is unreadable)."""
-    try:
-        record = json.loads((Path(run_dir) / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
 
 
 class Heartbeat(pl.Callback):

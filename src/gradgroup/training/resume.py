@@ -25,7 +25,7 @@ import torch
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 
-from .atomic import atomic_write_text
+from ..common.atomic import atomic_write_text
 
 STATE_KEY = "gradgroup_rng_states"
 

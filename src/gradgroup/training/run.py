@@ -12,6 +12,7 @@ draws the same initial weights as before (tests/test_behaviour_pins.py pins them
 from __future__ import annotations
 
 import io
+import os
 import sys
 from functools import partial
 from pathlib import Path
@@ -23,15 +24,17 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ..common.duration import duration
 from ..data.cityscapes import ERFNET_CLASS_WEIGHTS
 from ..errors import ConfigError, GradgroupError
 from ..measure.complexity import complexity_report
-from .console import JobConsole, duration
+from .console import JobConsole
 from .distributed import is_rank_zero, resolve_sync_batchnorm
 from .endings import end_line, write_traceback
 from .fitter import Fitter, test_and_summarise
 from .lifecycle import RunLifecycle
 from .signals import Stopped
+from .slurm import requeued_checkpoint
 
 
 def instantiate_checked(node: DictConfig, **kwargs):
@@ -68,16 +71,19 @@ def job_overrides() -> list[str]:
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     """Run one experiment end to end and return its metrics record (also written to metrics.json)."""
     run_dir = Path(run_dir)
+    # A SLURM job that requeued itself (training/slurm.py) resumes from its run dir's last.ckpt.
+    ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable="phase1_epochs" not in cfg.procedure)
     console = JobConsole(job_prefix(cfg), stream=None if is_rank_zero() else io.StringIO())  # DDP: rank 0 prints
     record: dict = {}
     try:
-        life = RunLifecycle(run_dir, describe(cfg), cfg.ckpt_path)  # rank 0 writes the first record
+        life = RunLifecycle(run_dir, describe(cfg), ckpt_path, cfg.resources.max_requeues)  # rank 0 writes
         record = life.record
-        console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}")
+        console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}"
+                    + (f" (resuming from {ckpt_path})" if ckpt_path and not cfg.ckpt_path else ""))
         with life.guard():  # records ok / stopped / failed (signals, NaN, crashes), wall_s summed over resumes
             if life.writer:
                 OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)  # a record: readable without Hydra
-            record.update(_run(cfg, run_dir, console, life))
+            record.update(_run(cfg, run_dir, console, life, ckpt_path))
     except GradgroupError:
         raise  # a config or data problem: the command line reports it, naming the key or file
     except BaseException as err:  # one line for every other end; the traceback goes to the run's log
@@ -93,7 +99,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     return record
 
 
-def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle) -> dict:
+def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle, ckpt_path: str | None) -> dict:
     check_run_settings(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # the header line already names the seed
     set_threads(cfg.threads)
@@ -119,7 +125,7 @@ def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle
                     gradual_callback=gradual, class_weights=class_weights(str(cfg.loss.weights), datamodule),
                     run_callbacks=[life.heartbeat()])
     procedure = instantiate_checked(cfg.procedure)
-    module, trainer, extra = procedure.run(spec, fitter, run_dir, ckpt_path=cfg.ckpt_path)
+    module, trainer, extra = procedure.run(spec, fitter, run_dir, ckpt_path=ckpt_path)
     return {
         **test_and_summarise(module, trainer, datamodule),
         **datamodule.label_resolution_record("val"),  # what the mIoU was scored at (full | half | label_hw)
@@ -155,7 +161,10 @@ def trainer_overrides(cfg: DictConfig) -> dict:
 
 
 def set_threads(threads: int | None) -> None:
-    """Pin torch's intra-op threads for this job (e.g. 1 per job when a launcher runs 2 jobs on 2 cores)."""
+    """Pin torch's intra-op threads for this job (e.g. 1 per job when a launcher runs 2 jobs on 2 cores);
+    null: the CPUs SLURM gave each task (SLURM_CPUS_PER_TASK) inside a SLURM job, else torch's default."""
+    if threads is None:
+        threads = int(os.environ.get("SLURM_CPUS_PER_TASK") or 0) or None
     if threads is None:
         return
     if threads < 1:

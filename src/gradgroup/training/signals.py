@@ -49,8 +49,11 @@ def _raise_stopped(signum, frame):
     raise _RECEIVED[-1]
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 @contextlib.contextmanager
-def stop_on_signals(signums=(signal.SIGTERM, signal.SIGINT)):
+def stop_on_signals(signums=STOP_SIGNALS):
     """Within the block, the signals raise `Stopped`; handlers are restored after (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -17,6 +17,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import WandbLogger
 
+from ..common.scores import class_iou_record
 from ..data.labels import colorize
 
 
@@ -75,10 +76,10 @@ class WandbMedia(pl.Callback):
         logger.experiment.log({"val/examples": panels, "trainer/global_step": trainer.global_step})
 
 
-def log_class_iou_table(trainer: pl.Trainer, class_names, per_class: torch.Tensor) -> None:
+def log_class_iou_table(trainer: pl.Trainer, class_names, per_class: np.ndarray) -> None:
     """The final test's per-class IoU as a wandb Table (called once testing is done)."""
     logger = _wandb_logger(trainer)
     if logger is None:
         return
-    rows = [[n, None if torch.isnan(v) else float(v) * 100] for n, v in zip(class_names, per_class)]
+    rows = [[n, pct] for n, pct in class_iou_record(per_class, class_names).items()]
     logger.experiment.log({"test/class_iou": _wandb().Table(columns=["class", "IoU (%)"], data=rows)})

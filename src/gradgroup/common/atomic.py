@@ -1,9 +1,10 @@
 """Files that are either the old version or the new one, never half of either (write, fsync, rename).
 
-A run writes metrics.json, checkpoints and converted.pt while it may be killed or run out of disk. Each
-is written to a temp file next to the target, flushed and fsync'ed, then renamed over the target
-(`os.replace` is atomic on POSIX), and the directory is fsync'ed so the rename survives a crash. If the
-write fails (ENOSPC, a signal), the temp file is removed and the previous good file is left in place.
+A run writes metrics.json, checkpoints and converted.pt while it may be killed or run out of disk, and
+eval.json, export.json and latency.json are results a user keeps. Each is written to a temp file next to
+the target, flushed and fsync'ed, then renamed over the target (`os.replace` is atomic on POSIX), and the
+directory is fsync'ed so the rename survives a crash. If the write fails (ENOSPC, a signal), the temp
+file is removed and the previous good file is left in place.
 
 What stopped a write is raised as itself: `torch.save` turns an exception raised by the file's `write`
 (a signal handler's `Stopped`, the disk's ENOSPC) into `RuntimeError: [enforce fail at
@@ -13,6 +14,7 @@ disk becomes `DiskFull`, which names the file and the free space.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -107,3 +109,8 @@ def atomic_write(path, write: Callable[[BinaryIO], None]) -> Path:
 def atomic_write_text(path, text: str) -> Path:
     data = text.encode("utf-8")
     return atomic_write(path, lambda f: f.write(data))
+
+
+def atomic_write_json(path, obj, indent: int | None = 2) -> Path:
+    """`obj` as JSON (numpy and torch scalars as floats), with a final newline, atomically."""
+    return atomic_write_text(path, json.dumps(obj, indent=indent, default=float) + "\n")

@@ -1,0 +1,109 @@
+"""`python -m gradgroup.cli.study STUDY_DIR`: the gradual grouping study's report, from its runs (`make study`).
+
+Reads every metrics.json under STUDY_DIR (the four sweeps of sweeps/study_*.yaml, one sub-dir each) and
+writes beside them: ablation.md (the arm and comparison tables, `gradgroup-ablation`), comparisons.json
+(one object per comparison, as `gradgroup-ablation --json`), forest.png and curves.png
+(`gradgroup.results.study_plots`) and gradual_study.md (`gradgroup.results.study_doc`), then logs one
+grouped wandb summary run (offline unless --wandb says otherwise). --publish docs/gradual_study.md also
+writes the page there, with its two pictures beside it as gradual_study_forest.png / _curves.png.
+
+    python -m gradgroup.cli.study STUDY_DIR [--publish FILE.md] [--command TEXT] [--wandb MODE]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import shutil
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from ..measure.latency import cpu_description
+from ..results.ablation import ablation_arm, ablation_groups, arm_rows, as_records, cells, comparisons, summarise
+from ..results.history import curves
+from ..results.records import is_ok, load_runs
+from ..results.study_doc import study_markdown
+from ..results.study_plots import plot_curves, plot_forest
+from .report import reports_user_errors
+
+PROG = "gradgroup-study"
+WANDB_MODES = ["offline", "online", "disabled"]
+
+
+def machine() -> dict:
+    """The machine this report is made on (the one `make study` ran the jobs on): CPU, SIMD, cores, torch."""
+    try:
+        torch_version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        torch_version = "not installed"
+    return {**cpu_description(), "torch": torch_version}
+
+
+def _curve_keys(runs: list[dict]) -> dict:
+    by_key = defaultdict(list)
+    for r in runs:
+        arm = ablation_arm(r)
+        if is_ok(r) and r.get("table") == "ablation" and arm is not None and r.get("epochs") is not None:
+            by_key[(ablation_groups(r, arm), int(r["epochs"]), arm)].append(r)
+    return by_key
+
+
+def write_page(text: str, page: Path, pngs: dict, src_names: dict) -> None:
+    page.parent.mkdir(parents=True, exist_ok=True)
+    for key, src in pngs.items():
+        shutil.copyfile(src, page.parent / src_names[key])
+    page.write_text(text, encoding="utf-8")
+
+
+@reports_user_errors(PROG)
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog=PROG, description="Report of the gradual grouping study (make study).")
+    p.add_argument("study_dir", metavar="STUDY_DIR", help="the study dir: its sweeps' metrics.json files below it")
+    p.add_argument("--publish", metavar="FILE.md", help="also write the page here, its pictures beside it")
+    p.add_argument("--command", default="python -m gradgroup.cli.study", help="the command named on the page")
+    env_mode = os.environ.get("WANDB_MODE", "offline")
+    p.add_argument("--wandb", choices=WANDB_MODES, default=env_mode if env_mode in WANDB_MODES else "offline",
+                   help="summary run mode; offline writes under STUDY_DIR/wandb (default: $WANDB_MODE or offline)")
+    args = p.parse_args(argv)
+    out = Path(args.study_dir)
+    runs = load_runs([out])
+    by_cell = cells(runs)
+    comps = comparisons(by_cell)
+    (out / "ablation.md").write_text(summarise(runs) + "\n", encoding="utf-8")
+    (out / "comparisons.json").write_text(json.dumps(as_records(comps), indent=1) + "\n", encoding="utf-8")
+    pngs = {"forest": out / "forest.png", "curves": out / "curves.png"}
+    plot_forest(comps, pngs["forest"])
+    plot_curves(curves(_curve_keys(runs)), pngs["curves"])
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    kw = dict(command=args.command, machine=machine(), date=date)
+    page = study_markdown(runs, comps, out, forest_png="forest.png", curves_png="curves.png", **kw)
+    (out / "gradual_study.md").write_text(page, encoding="utf-8")
+    written = [out / "gradual_study.md"]
+    if args.publish:
+        target = Path(args.publish)
+        names = {k: f"{target.stem}_{k}.png" for k in pngs}
+        write_page(study_markdown(runs, comps, out, forest_png=names["forest"], curves_png=names["curves"], **kw),
+                   target, pngs, names)
+        written.append(target)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
+    print(page)
+    print(f"study report -> {', '.join(map(str, written))}, {out / 'ablation.md'}, comparisons.json, forest.png, curves.png")
+    if args.wandb != "disabled":
+        from ..results.wandb_summary import log_study_wandb  # wandb takes seconds to import: only when logging
+        from .quiet import install as quiet_console
+
+        quiet_console()
+        try:
+            log_study_wandb(args.wandb, out, comps, arm_rows(by_cell), pngs, out.name,
+                            {"study_dir": str(out), "command": args.command})
+        except Exception as e:  # the files above are the product; a logger problem is only a warning
+            print(f"warning: wandb logging failed: {e}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
