@@ -12,12 +12,17 @@ on_multirun_end; beside the progress lines of cli/sweep_progress.py). Its settin
   holding the failure instead of after all jobs.
 - `allow_failed` (false): the sweep command exits 1 when any job failed or was killed, unless this is set.
 
+Jobs die with the sweep: `on_multirun_start` puts this launcher's pid in the environment its workers
+inherit (`GRADGROUP_SWEEP_LAUNCHER_PID`), and each job stops itself when that process is gone
+(training/launcher_watch.py), so a killed sweep leaves no job training on.
+
 The verdict comes from the jobs' metrics.json files (results/records.py), which every launcher's workers
 write; `main()` in cli/train.py turns it into the exit status. Hydra turns an exception raised in a
 callback into a warning, so a refusal here exits directly (status 2, cli/report.py).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,13 @@ from ..results.records import is_ok, load_runs
 from .report import fail
 
 EXIT_STATUS = {"code": 0}  # read by cli/train.py main() after Hydra returns
+LAUNCHER_ENV = "GRADGROUP_SWEEP_LAUNCHER_PID"
+
+
+def launcher_pid() -> int | None:
+    """The pid of the process that launched this job's sweep (None outside a sweep)."""
+    value = os.environ.get(LAUNCHER_ENV, "")
+    return int(value) if value.isdigit() else None
 
 
 def _records(sweep_dir: Path) -> list:
@@ -41,6 +53,7 @@ class SweepGuard(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         check_signal_lead(config.hydra.launcher)
+        os.environ[LAUNCHER_ENV] = str(os.getpid())  # before any worker starts: they inherit it
         sweep_dir = Path(str(config.hydra.sweep.dir))
         done = _records(sweep_dir)
         if done and not self.resume:

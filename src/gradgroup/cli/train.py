@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 import sys
-import traceback
 from pathlib import Path
 
 import hydra
@@ -43,7 +42,9 @@ def _absolute_data_paths(cfg: DictConfig) -> None:
 def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
     from ..training import slurm  # (same reason: training/ imports torch)
+    from ..training.launcher_watch import stop_with_launcher
     from ..training.run import train
+    from ..training.wandb_media import remove_wandb_temp_dirs
 
     if slurm.in_job():  # SLURM's SIGUSR1 notice before the run takes it (training/lifecycle.py): no default kill
         signal.signal(slurm.REQUEUE_SIGNAL, signal.SIG_IGN)
@@ -57,7 +58,8 @@ def _hydra_main(cfg: DictConfig) -> float | None:
             return done.get("miou")
     ddp_in_sweep = _is_multirun() and _ddp_ranks_run_this_job_only(cfg, run_dir)
     try:
-        with _fresh_ddp_environment(ddp_in_sweep):
+        with stop_with_launcher(sweep_callbacks.launcher_pid(), [remove_wandb_temp_dirs]), \
+                _fresh_ddp_environment(ddp_in_sweep):
             record = train(cfg, run_dir)
     except GradgroupError as err:
         if _is_multirun() and sweep_callbacks.setting("fail_fast"):
@@ -66,11 +68,12 @@ def _hydra_main(cfg: DictConfig) -> float | None:
             log.error("job failed, sweep continues: %s (run dir: %s)", err, run_dir)
             return None
         fail(f"{err}\n(run dir: {run_dir})")
-    except Exception:
-        if _is_multirun() and not sweep_callbacks.setting("fail_fast"):
-            log.error("job failed, sweep continues:\n%s", traceback.format_exc())
+    except Exception:  # train() printed the one line saying why; the traceback is in the run's log file
+        if _is_multirun() and sweep_callbacks.setting("fail_fast"):
+            raise
+        if _is_multirun():
             return None
-        raise
+        sys.exit(1)
     except slurm.Stopped as err:
         # A SLURM job stopped for good (time limit, scancel) ends like a failed job, so submitit records a
         # result and the sweep goes on; a requeued one ends without one, and SLURM runs it again.

@@ -115,7 +115,7 @@ class DataConfig:
     Defaults are the "quick" scale; the paper scale is input_hw [512,1024], label_hw [512,1024] (GT / 2)."""
     _target_: str = "gradgroup.data.cityscapes.CityscapesDataModule"
     root: Optional[str] = None
-    cache_dir: str = "${oc.env:GRADGROUP_DATA_CACHE,.cache/synthetic_cityscapes}"
+    cache_dir: Optional[str] = None  # None: $GRADGROUP_DATA_CACHE, else one place per user (data/synthetic/cache.py)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     train_hw: List[int] = field(default_factory=lambda: [128, 256])   # [h, w] crop fed to the network in training
     input_hw: List[int] = field(default_factory=lambda: [128, 256])   # [h, w] val/test images (train images resized to it first)

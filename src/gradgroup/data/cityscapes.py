@@ -3,7 +3,7 @@
 ``CityscapesDataset`` pairs ``leftImg8bit`` images with ``gtFine *_gtFine_labelIds.png`` labels and maps
 labelIds to trainIds (0..18, 255 = ignore), as the paper's Cityscapes setup (docs/paper.md section 5).
 ``CityscapesDataModule`` takes flat, Hydra-friendly kwargs: with ``root=None`` it generates the synthetic
-dataset (``synthetic/``) into ``cache_dir`` once, so every run, test and CI job works offline; with
+dataset (``synthetic/``) into ``cache_dir`` (by default one place per user) once, so every run, test and CI job works offline; with
 ``root=/path/to/cityscapes`` it reads the real data. Bad data is caught in ``setup()`` (see ``reader.py``)
 so a run fails before training, not hours in.
 """
@@ -27,7 +27,7 @@ from .choices import LABEL_RESOLUTIONS
 from .decoded import DecodedPairs
 from .labels import CLASS_NAMES, LABEL_TO_TRAIN, NUM_CLASSES
 from .sampling import SeededShuffleSampler, loader_generator
-from .synthetic import ensure_dataset
+from .synthetic import default_cache_dir, ensure_dataset
 from .transforms import (
     build_eval_transform,
     build_train_transform,
@@ -147,7 +147,8 @@ class CityscapesDataModule(pl.LightningDataModule):
 
     @property
     def cache_path(self) -> Path:
-        return resolve_path(self.cache_dir)
+        """`cache_dir`, or one place per user that every working dir shares (synthetic/cache.py)."""
+        return resolve_path(self.cache_dir) if self.cache_dir else default_cache_dir()
 
     @property
     def data_root(self) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..common.records import RECORD, read_record_file
 from ..errors import GradgroupError
-from .format import num
+from .format import ago, num
 
 LATENCY_FILE = "latency.json"
 
@@ -65,7 +65,7 @@ def mark_if_gone(run: dict) -> dict:
     if not _alive(pid):
         run = {**run, "status": "killed",
                "error": f"killed: process {pid} on {run['host']} is gone but its record says running "
-                        f"(last heartbeat {run.get('heartbeat')}); resume it with "
+                        f"(last heartbeat {ago(run.get('heartbeat'))}); resume it with "
                         f"ckpt_path=<run_dir>/checkpoints/last.ckpt"}
     return run
 

@@ -55,7 +55,7 @@ def _flat(r: dict, labels: dict) -> dict:
     paper = r.get("paper") if ok and isinstance(r.get("paper"), dict) else {}
     ious = r.get("class_iou") if ok and isinstance(r.get("class_iou"), dict) else {}
     return {"experiment": exp, "arm": r.get("arm") or "", "preset": r.get("preset") or "",
-            "status": "ok" if ok else "failed", "error": err, "seed": str(r.get("seed", "")), "config": config_of(r),
+            "status": "ok" if ok else _not_ok(r), "error": err, "seed": str(r.get("seed", "")), "config": config_of(r),
             # A failed job may lack its label; borrow the one its experiment's other seeds report.
             "table": r.get("table") or "", "label": r.get("label") or labels.get(exp, exp),
             "family": r.get("family") or "", "gmacs_convention": ok and r.get("gmacs_convention") or "",
@@ -67,6 +67,11 @@ def _flat(r: dict, labels: dict) -> dict:
             **{k: num(r.get(k)) if ok else None for k in ("miou", "params", "gmacs")},
             "latency_ms": None,  # measured by gradgroup-bench --sweep into latency.json (attach_latency)
             **{"iou_" + c.replace(" ", "_"): num(v) for c, v in ious.items()}}
+
+
+def _not_ok(r: dict) -> str:
+    """A row's status when it is not ok: "not started" (planned by the sweep, never run) or "failed"."""
+    return "not started" if r.get("status") == "not started" else "failed"
 
 
 def _resolution(r: dict) -> str:
@@ -112,8 +117,8 @@ def aggregate(runs: list[dict]) -> list[dict]:
 def _name_configs(rows: list[dict]) -> None:
     """Rows of one experiment that differ in their overrides get the differing ones in their label."""
     by_exp: dict = {}
-    for r in rows:
-        by_exp.setdefault((r["experiment"], r["arm"], r["preset"], r["status"]), []).append(r)
+    for r in rows:  # failed and never-started rows too: "DG4* [model.encoder.groups=3]" says which one failed
+        by_exp.setdefault((r["experiment"], r["arm"], r["preset"]), []).append(r)
     for same in by_exp.values():
         configs = [set(r["config"].split()) for r in same]
         if len({frozenset(c) for c in configs}) < 2:
@@ -214,7 +219,7 @@ def markdown_table(rows: list[dict], notes: tuple[str, ...] = (), latency_backen
                  f(r.get("speedup_vs_erfnet"), ".2f") + ("x" if num(r.get("speedup_vs_erfnet")) else "")]
         if has_budget:
             cells.append({"best": "★ best", "yes": "yes", "no": "no"}.get(r.get("fits_budget"), ""))
-        cells.append("ok" if ok else f"failed: {r['error']}")
+        cells.append("ok" if ok else f"{r['status']}: {r['error']}")
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     scored = sorted({r.get("label_resolution") or "not recorded" for r in rows if r["status"] == "ok"})
     notes = ["", "mIoU: mean ± sample std over n seeds; 95% CI: Student-t interval of that mean; paper columns: the paper's printed numbers "

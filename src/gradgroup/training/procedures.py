@@ -30,6 +30,7 @@ from ..common.atomic import atomic_write_text
 from .checkpoints import atomic_torch_save
 from .distributed import is_rank_zero
 from .fitter import Fitter, convert_checked, test_and_summarise
+from .record import portable
 
 
 class StandardProcedure:
@@ -104,7 +105,7 @@ class TwoPhaseProcedure:
         state = _encoder_state(encoder_model)
         if is_rank_zero():
             atomic_torch_save({"state_dict": state, "model_kwargs": spec.deployable().kwargs()}, p1_dir / "encoder.pt")
-            atomic_write_text(p1_dir / "phase1_metrics.json", json.dumps(summary, indent=2) + "\n")
+            atomic_write_text(p1_dir / "phase1_metrics.json", json.dumps(portable(summary, p1_dir), indent=2) + "\n")
         return state, summary
 
     @staticmethod

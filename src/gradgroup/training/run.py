@@ -26,12 +26,14 @@ from ..config.build import build
 from ..config.checks import check_gradual_grouping, check_run_settings
 from ..config.runtime import job_overrides, multirun_runtime, sweep_name
 from ..data.class_weights import loss_class_weights
-from ..errors import ConfigError
+from ..errors import ConfigError, GradgroupError
 from ..measure.complexity import complexity_report
 from .console import JobConsole, model_line, result_line
-from .distributed import resolve_sync_batchnorm
+from .distributed import is_rank_zero, resolve_sync_batchnorm
+from .endings import end_line, write_traceback
 from .fitter import Fitter, test_and_summarise
 from .lifecycle import RunLifecycle
+from .signals import Stopped
 from .slurm import requeued_checkpoint
 from .wandb_run import finish_wandb, start_wandb_run
 
@@ -52,16 +54,23 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
     # A SLURM job that requeued itself (training/slurm.py) resumes from its run dir's last.ckpt.
     ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable="phase1_epochs" not in cfg.procedure)
-    life = RunLifecycle(run_dir, describe(cfg), ckpt_path, cfg.resources.max_requeues)  # rank 0 writes
-    record = life.record
-    if life.writer:
-        OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)  # a record: readable without Hydra
-    console = JobConsole(job_prefix(cfg), stream=None if life.writer else io.StringIO())  # DDP: rank 0 prints
-    console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}"
-                + (f" (resuming from {ckpt_path})" if ckpt_path and not cfg.ckpt_path else ""))
+    console = JobConsole(job_prefix(cfg), stream=None if is_rank_zero() else io.StringIO())  # DDP: rank 0 prints
+    record: dict = {}
     try:
-        with life.guard():  # records ok / failed (signals, NaN, crashes), wall_s summed over resumes
+        life = RunLifecycle(run_dir, describe(cfg), ckpt_path, cfg.resources.max_requeues)  # rank 0 writes
+        record = life.record
+        console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}"
+                    + (f" (resuming from {ckpt_path})" if ckpt_path and not cfg.ckpt_path else ""))
+        with life.guard():  # records ok / stopped / failed (signals, NaN, crashes), wall_s summed over resumes
+            if life.writer:
+                OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)  # a record: readable without Hydra
             record.update(_run(cfg, run_dir, console, life, ckpt_path))
+    except GradgroupError:
+        raise  # a config or data problem: the command line reports it, naming the key or file
+    except BaseException as err:  # one line for every other end; the traceback goes to the run's log
+        log = write_traceback(run_dir, err) if is_rank_zero() and not isinstance(err, Stopped) else None
+        console.say(end_line(record, err, run_dir, log))
+        raise
     finally:
         finish_wandb(record)
     console.say(result_line(record, run_dir / "metrics.json"))

@@ -14,7 +14,7 @@ restarted run resumes in place from `checkpoints/last.ckpt`, written atomically 
 never stopped, one record, the whole csv history. No mid-epoch state is saved: Lightning cannot resume a
 mid-epoch checkpoint exactly (its data loader restarts the epoch), so a requeue costs at most the epoch
 in progress. A job requeues itself at most `resources.max_requeues` times; after that it ignores SIGUSR1
-and runs on, and if SLURM then stops it at the time limit (SIGTERM) the record is `failed` with a message
+and runs on, and if SLURM then stops it at the time limit (SIGTERM) the record is `stopped` with a message
 that says so (`explain`, from `squeue`'s reason).
 """
 from __future__ import annotations
@@ -96,7 +96,7 @@ def explain(err: BaseException) -> str:
 
 def may_requeue(max_requeues: int) -> bool:
     """Whether SIGUSR1 should requeue this job: inside SLURM, fewer than `max_requeues` requeues so far.
-    Past that the notice is ignored: the job runs on, and SLURM's SIGTERM at the limit ends it as failed."""
+    Past that the notice is ignored: the job runs on, and SLURM's SIGTERM at the limit ends it as stopped."""
     return in_job() and restarts() < max_requeues
 
 
