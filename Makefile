@@ -10,11 +10,12 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
 
-.PHONY: help install demo notebook test test-slow table3 table4 table5 ablation study search reproduce bench-gradual bench-latency counts clean
+.PHONY: help install demo notebook test test-slow test-slurm slurm-up slurm-down table3 table4 table5 ablation study search reproduce bench-gradual bench-latency counts clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "  PRESET=smoke|quick|paper selects the scale of sweep targets (default quick)"
+	@echo "  LAUNCHER=local|slurm runs sweep targets here or as a SLURM job array (docs/cluster.md)"
 
 install: $(STAMP) ## create .venv with gradgroup and its dev extras (CPU torch on CPU machines)
 
@@ -29,6 +30,14 @@ endif
 
 # On CPU (smoke/quick presets) sweeps run 2 jobs at a time with half the cores each: small 64x128 tensors
 # leave 2 threads half idle, so 2 one-thread jobs finish a table ~1.3x sooner (hydra-joblib-launcher).
+# LAUNCHER=slurm: every sweep target submits its jobs as one SLURM array (hydra/launcher=slurm,
+# conf/hydra/launcher/slurm.yaml), each job asking for the preset's `resources`; docs/cluster.md.
+LAUNCHER ?= local
+ifeq ($(LAUNCHER),slurm)
+LAUNCH_ARGS ?= hydra/launcher=slurm
+else ifneq ($(LAUNCHER),local)
+$(error LAUNCHER=$(LAUNCHER) is not a launcher; use LAUNCHER=local (this machine) or LAUNCHER=slurm)
+endif
 JOB_THREADS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n / 2 : 1 )))
 # data.num_workers=0: a loky worker cannot start DataLoader processes (it would drop to 0 with a warning per
 # job). callbacks.console.min_interval_s: an epoch line per job at most every 45 s (first and last always,
@@ -36,7 +45,7 @@ JOB_THREADS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n / 
 # hydra/hydra_logging=disabled: the joblib launcher's own INFO lines repeat what the sweep line already says.
 LAUNCH_ARGS ?= $(if $(filter quick smoke,$(PRESET)),hydra/launcher=joblib hydra.launcher.n_jobs=2 threads=$(JOB_THREADS) data.num_workers=0 callbacks.console.min_interval_s=45 hydra/hydra_logging=disabled,)
 # At the quick preset the demo's 4 jobs get 16 epochs each, so `make demo` fits in 10 minutes on a 2-core AVX2 host;
-# its ranking (ERFNet > D* > DG4* gradual > DG4* direct) held on each of seeds 0-2 (README, "Two commands").
+# its ranking (ERFNet > D* > DG4* gradual > DG4* direct) held on each of seeds 0-2 (docs/reproducibility.md, "The demo across seeds and hosts").
 DEMO_ARGS ?= $(if $(filter quick,$(PRESET)),trainer.max_epochs=16,)
 # At the quick preset the ablation's 21 jobs get 12 epochs each, so `make ablation` fits in 30 minutes on 2 cores.
 ABLATION_ARGS ?= $(if $(filter quick,$(PRESET)),trainer.max_epochs=12,)
@@ -147,7 +156,7 @@ search: install ## placement search: Pareto front of mIoU vs measured latency, c
 
 reproduce: table3 table4 table5 ablation ## every table of the paper plus the ablation
 
-counts: install ## params and GMACs of every paper row beside the paper's (README table)
+counts: install ## params and GMACs of every paper row beside the paper's (docs/counts.md)
 	$(PY) -m gradgroup.cli.counts
 
 bench-gradual: install ## training-step time: gradual DG4* vs direct DG4* vs D* (side by side, one process)
@@ -168,6 +177,19 @@ test: install ## the test suite (under 15 minutes on 2 cores), and the pins with
 
 test-slow: install ## the long end-to-end tests
 	$(PY) -m pytest -q -m slow
+
+# The tests bring the local cluster up themselves (and down again if they did); on a host where that
+# cannot work (not root, no apt-get, a real cluster's slurm.conf) one line says why and nothing runs.
+test-slurm: install ## the SLURM tests against a one-node cluster on this host (root; scripts/slurm_local.sh)
+	@why=$$(scripts/slurm_local.sh check) || { echo "make test-slurm: skipped: $$why"; exit 0; }; \
+	start=$$(date +%s); $(PY) -m pytest -q -m slurm tests/test_slurm.py; rc=$$?; \
+	echo "make test-slurm: $$(( $$(date +%s) - start )) s"; exit $$rc
+
+slurm-up: ## a one-node SLURM cluster on this host (root: installs slurm-wlm and munge if missing)
+	scripts/slurm_local.sh up
+
+slurm-down: ## stop that cluster: no slurmctld, slurmd or munged left
+	scripts/slurm_local.sh down
 
 clean: ## remove generated outputs (keeps .venv and the data cache)
 	rm -rf outputs multirun lightning_logs

@@ -1,10 +1,33 @@
 import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
 
 # wandb never needs an account or network in tests
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("WANDB_SILENT", "true")
 
+# The session's own system temp dir (inherited by every subprocess), so the check at its end sees only what
+# these tests left, not other programs' files in /tmp.
+SESSION_TMP = Path(tempfile.mkdtemp(prefix="gradgroup-tests-"))
+os.environ["TMPDIR"] = str(SESSION_TMP)
+tempfile.tempdir = None  # recomputed from TMPDIR
+
 import pytest
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """No tmp*wandb* dir may outlive a test: wandb's temp dirs must go on every exit path (issue 19)."""
+    if "wandb" in sys.modules:  # this process's own are removed at interpreter exit; do that now
+        from gradgroup.training.wandb_media import remove_wandb_temp_dirs
+
+        remove_wandb_temp_dirs()
+    left = sorted(p.name for p in SESSION_TMP.glob("tmp*wandb*"))
+    if left:
+        print(f"\nerror: the tests left {len(left)} wandb temp dirs in the system temp dir: {left}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    shutil.rmtree(SESSION_TMP, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

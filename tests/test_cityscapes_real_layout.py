@@ -13,8 +13,9 @@ from cityscapesscripts.helpers.labels import labels as CS_LABELS
 from PIL import Image
 
 from gradgroup.data import reader
-from gradgroup.data.cityscapes import CityscapesDataModule, CityscapesDataset
+from gradgroup.data.cityscapes import CityscapesDataset
 from gradgroup.errors import DataError
+from helpers import datamodule
 
 IDS = sorted(lab.id for lab in CS_LABELS if lab.id >= 0)  # every storable labelId, 0..33
 
@@ -45,8 +46,8 @@ def real_root(tmp_path):
 
 def _dm(root, tmp_path, **kw):
     args = dict(root=str(root), cache_dir=str(tmp_path / "cache"), train_hw=[32, 64], input_hw=[32, 64],
-                label_hw=[16, 32], batch_size=2, num_workers=0, progress=False)
-    return CityscapesDataModule(**{**args, **kw})
+                label_hw=[16, 32], batch_size=2, eval_batch_size=2, num_workers=0, progress=False)
+    return datamodule(**{**args, **kw})
 
 
 def test_label_ids_map_to_train_ids_by_the_official_table_and_images_are_rgb(real_root):

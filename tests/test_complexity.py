@@ -3,8 +3,9 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from gradgroup.cli.complexity import deployable_model, measure_complexity
+from gradgroup.config.build import deployable_model, experiment_models
 from gradgroup.measure.complexity import complexity_report, count_macs
+from gradgroup.measure.counts import count_rows, markdown
 from gradgroup.models import build_model
 
 from helpers import compose_cfg, experiment_names
@@ -15,7 +16,7 @@ INCONSISTENT_PARAMS = {"table5/d"}  # docs/paper.md section 3: the paper's own T
 
 def _ours_and_paper(name, convention="paper"):
     cfg = compose_cfg([f"experiment={name}", f"complexity.convention={convention}"])
-    return measure_complexity(cfg), cfg.paper
+    return complexity_report(deployable_model(cfg), tuple(cfg.complexity.input_hw), convention), cfg.paper
 
 
 @pytest.fixture(scope="module")
@@ -91,22 +92,19 @@ def test_report_holds_a_plain_convention_even_from_a_config_enum():
     assert report["macs"] == count_macs(build_model(19), (32, 64), "paper")
 
 
-def test_counts_table_lists_every_paper_row_once_and_is_the_readme_table():
+def test_counts_table_lists_every_paper_row_once_and_is_the_docs_table():
     from pathlib import Path
 
-    from gradgroup.cli.counts import rows
-    from gradgroup.measure.counts import markdown
-
-    data = rows()
+    data = count_rows([experiment_models(experiment_names(t)) for t in ("table3", "table4", "table5")])
     # Table order, ERFNet first, then D, DGC and DGCS by group count; Table 4's ERFNet is Table 3's network.
     assert [r["name"] for r in data] == (
         [f"table3/{n}" for n in ("erfnet", "d", "dg2", "dg4", "dg8", "dg2s", "dg4s", "dg8s")]
         + [f"table4/{n}" for n in ("d_proposed", "dg2_proposed", "dg4_proposed")]
         + [f"table5/{n}" for n in ("d", "dg2", "dg4", "dg8", "dg2s", "dg4s", "dg8s")])
     table = markdown(data).splitlines()
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
-    start = readme.index(table[0])
-    assert readme[start:start + len(table)] == table  # `make counts` prints the README's counting table
+    page = (Path(__file__).resolve().parents[1] / "docs" / "counts.md").read_text(encoding="utf-8").splitlines()
+    start = page.index(table[0])
+    assert page[start:start + len(table)] == table  # `make counts` prints docs/counts.md's counting table
 
 
 

@@ -16,7 +16,8 @@ from gradgroup.training.console import EpochLines, JobConsole
 
 # Lines that must never reach the console again (issue 11's list, each seen in `make demo` before).
 NOISE = ["wandb:", "LeafSpec", "litlogger", "weights_only", "anonymous setting", "Total FLOPs",
-         "GPU available", "TPU available", "Seed set to", "┃", "Trainable params", "is deprecated"]
+         "GPU available", "TPU available", "Seed set to", "┃", "Trainable params", "is deprecated",
+         "`srun` command is available"]  # issue 19: the srun hint on hosts with SLURM's client
 
 
 def test_two_job_joblib_sweep_prints_prefixed_lines_and_no_noise(data_cache, tmp_path):

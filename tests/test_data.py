@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +16,8 @@ from cityscapesscripts.helpers.labels import id2label
 from PIL import Image
 
 from gradgroup.data import reader
-from gradgroup.data.cityscapes import ERFNET_CLASS_WEIGHTS, CityscapesDataModule, CityscapesDataset, enet_class_weights
+from gradgroup.data.cityscapes import CityscapesDataModule, CityscapesDataset
+from gradgroup.data.class_weights import ERFNET_CLASS_WEIGHTS, histogram_weights, loss_class_weights
 from gradgroup.data.labels import (
     CLASS_NAMES,
     LABEL_TO_TRAIN,
@@ -30,6 +30,7 @@ from gradgroup.data.labels import (
 from gradgroup.data.synthetic import cache, ensure_dataset
 from gradgroup.data.transforms import build_eval_transform, build_train_transform
 from gradgroup.errors import ConfigError, DataError
+from helpers import datamodule
 
 TINY = dict(seed=3, num_train=6, num_val=3, num_test=2, height=64, width=128)
 
@@ -51,9 +52,9 @@ def root_copy(tiny_root, tmp_path):
 
 def _dm(root, tmp_path, **kw):
     args = dict(root=str(root), cache_dir=str(tmp_path / "cache"), train_hw=[32, 64], input_hw=[64, 128],
-                label_hw=[32, 64], batch_size=2, num_workers=0, validate="full", progress=False)
+                label_hw=[32, 64], batch_size=2, eval_batch_size=2, num_workers=0, validate="full", progress=False)
     args.update(kw)
-    return CityscapesDataModule(**args)
+    return datamodule(**args)
 
 
 def _first(root, kind):
@@ -149,9 +150,8 @@ def test_worker_count_does_not_change_batches(tiny_root, tmp_path):
 
 
 def test_datamodule_synthetic_default(tmp_path):
-    dm = CityscapesDataModule(root=None, cache_dir=str(tmp_path / "c"), synthetic=dict(TINY, num_train=4),
-                              train_hw=[32, 64], input_hw=[32, 64], label_hw=[32, 64], batch_size=2, num_workers=1,
-                              progress=False)
+    dm = datamodule(root=None, cache_dir=str(tmp_path / "c"), synthetic=dict(TINY, num_train=4),
+                    train_hw=[32, 64], input_hw=[32, 64], label_hw=[32, 64], batch_size=2, num_workers=1)
     dm.prepare_data()
     dm.setup("fit")
     assert dm.data_root.parent == tmp_path / "c" and cache.read_marker(dm.data_root)["num_train"] == 4
@@ -160,16 +160,16 @@ def test_datamodule_synthetic_default(tmp_path):
 
 
 def test_class_weights(tiny_root, tmp_path):
-    w = enet_class_weights([3, 1, 0])
+    w = histogram_weights([3, 1, 0])
     assert torch.allclose(w, torch.tensor([1 / np.log(1.77), 1 / np.log(1.27), 1 / np.log(1.02)], dtype=torch.float32))
     assert len(ERFNET_CLASS_WEIGHTS) == 19 and ERFNET_CLASS_WEIGHTS[0] == pytest.approx(2.8149201869965)
     dm = _dm(tiny_root, tmp_path)
-    we = dm.class_weights("enet")
+    we = loss_class_weights("histogram", dm)
     assert we.shape == (19,) and torch.isfinite(we).all()
     road, rare = CLASS_NAMES.index("road"), CLASS_NAMES.index("rider")
     assert we[road] < we[rare]
-    assert torch.equal(dm.compute_class_weights(), we)
-    assert torch.equal(dm.class_weights("erfnet"), torch.tensor(ERFNET_CLASS_WEIGHTS, dtype=torch.float32))
+    assert torch.equal(loss_class_weights("erfnet", dm), torch.tensor(ERFNET_CLASS_WEIGHTS, dtype=torch.float32))
+    assert loss_class_weights("none", dm) is None
     assert list((tmp_path / "cache" / "validation").glob("histogram-*.json"))
 
 
@@ -264,28 +264,30 @@ def test_full_validation_stamp(root_copy, tmp_path, monkeypatch):
     assert len(calls) == 6  # a changed mtime invalidates the train stamp
 
 
-def test_hydra_config_instantiates(tmp_path):
+def test_the_schema_holds_every_setting_of_the_datamodule(tmp_path):
+    """Every constructor setting is a key of the schema's data node, and none has a default of its own."""
     import inspect
 
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf
+    from gradgroup.config.schema import DataConfig
 
-    cfg = OmegaConf.load(Path(__file__).parents[1] / "conf" / "data" / "cityscapes.yaml")
-    params = set(inspect.signature(CityscapesDataModule.__init__).parameters) - {"self"}
-    assert set(cfg) - {"_target_"} <= params
-    cfg.cache_dir, cfg.synthetic = str(tmp_path), TINY
-    dm = instantiate(cfg)
+    params = inspect.signature(CityscapesDataModule.__init__).parameters
+    from_config = {n for n, p in params.items() if n != "self" and n not in ("progress", "pin_memory")}
+    assert from_config == set(DataConfig.__dataclass_fields__) - {"_target_"}
+    assert all(params[n].default is inspect.Parameter.empty for n in from_config)
+    dm = datamodule(cache_dir=str(tmp_path), synthetic=TINY)
     assert isinstance(dm, CityscapesDataModule) and dm.train_hw == (128, 256) and dm.data_root.parent == tmp_path
 
 
 def test_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match="data.validate"):
-        CityscapesDataModule(validate="sometimes")
-    with pytest.raises(ConfigError, match="data.train_hw"):
-        CityscapesDataModule(train_hw=[128])
-    with pytest.raises(ConfigError, match="data.synthetic"):
-        CityscapesDataModule(synthetic={"num_trian": 3})
+    from omegaconf.errors import ConfigKeyError, ValidationError
+
+    with pytest.raises(ValidationError, match="validate"):  # closed choices and keys: the schema's
+        datamodule(validate="sometimes")
+    with pytest.raises(ConfigKeyError, match="num_trian"):
+        datamodule(synthetic={"num_trian": 3})
+    with pytest.raises(ConfigKeyError, match="brightnes"):
+        datamodule(augment={"jitter": {"brightnes": 0.1}})
+    with pytest.raises(ConfigError, match="data.train_hw"):  # what the schema cannot type: the module's
+        datamodule(train_hw=[128])
     with pytest.raises(ConfigError, match="data.limit_train"):
-        CityscapesDataModule(limit_train=0)
-    with pytest.raises(ConfigError, match="data.augment.jitter"):
-        CityscapesDataModule(augment={"jitter": {"brightnes": 0.1}})
+        datamodule(limit_train=0)

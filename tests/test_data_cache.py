@@ -111,10 +111,9 @@ def test_verify_catches_same_size_change(root, pristine, caplog):
 
 
 def test_datamodule_full_validation_verifies_checksums(tmp_path, caplog):
-    from gradgroup.data.cityscapes import CityscapesDataModule
+    from helpers import datamodule
 
-    dm = CityscapesDataModule(root=None, cache_dir=str(tmp_path), synthetic=TINY, num_workers=0, progress=False,
-                              validate="full")
+    dm = datamodule(root=None, cache_dir=str(tmp_path), synthetic=TINY, num_workers=0, validate="full")
     dm.prepare_data()
     label = sorted((dm.data_root / "gtFine" / "val").glob("*/*.png"))[0]
     data = bytearray(label.read_bytes())

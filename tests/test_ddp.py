@@ -38,7 +38,7 @@ def test_ddp_on_two_cpu_processes_scores_each_image_once(data_cache, tmp_path, m
     m = json.loads((run_dir / "metrics.json").read_text())
     assert m["status"] == "ok" and m["checkpoint_used"].endswith("last.ckpt")
     assert proc.stdout.count("done DG4*") == 1, proc.stdout[-3000:]  # rank 0 prints, rank 1 does not
-    assert m["miou"] == pytest.approx(single_process_miou(m["checkpoint_used"], data_cache, monkeypatch), abs=1e-9)
+    assert m["miou"] == pytest.approx(single_process_miou(run_dir / m["checkpoint_used"], data_cache, monkeypatch), abs=1e-9)
 
 
 def test_ddp_inside_a_sweep_runs_each_job_once(data_cache, tmp_path):

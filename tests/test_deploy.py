@@ -140,13 +140,35 @@ def test_export_cli_errors_name_the_missing_checkpoint(setup, message, tmp_path,
 
 
 def test_export_loads_a_run_dirs_last_checkpoint(tmp_path):
-    from gradgroup.cli.export import load_run
+    from gradgroup.inference.predictor import deployable_from_run
 
     run_dir = _run_dir(tmp_path / "run")
-    model = ModelSpec(encoder={"block": "dgc", "groups": 4, "layers": "starred"}).build()
+    spec = ModelSpec(encoder={"block": "dgc", "groups": 4, "layers": "starred"})
+    model = spec.build()
     (run_dir / "checkpoints").mkdir()
     torch.save({"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}},
                run_dir / "checkpoints" / "last.ckpt")
-    _, loaded, source = load_run(run_dir)
-    assert source["checkpoint"].endswith("last.ckpt")
+    loaded, source = deployable_from_run(run_dir, spec)
+    assert source.name == "last.ckpt"
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+
+
+def test_an_exported_architecture_is_reused_and_a_different_one_is_not(tmp_path):
+    """gradgroup-bench exports each architecture once per ONNX dir (deploy/runtimes.exported_onnx)."""
+    import os
+
+    from hydra.utils import instantiate
+
+    from gradgroup.deploy.runtimes import exported_onnx
+    from helpers import compose_cfg
+
+    def net(experiment):  # fresh random weights at every call
+        return instantiate(compose_cfg([f"experiment={experiment}"]).model).deployable().build().eval()
+
+    a = exported_onnx(net("table3/dg4"), True, tmp_path, "dg4")
+    stamp = a.stat().st_mtime_ns
+    b = exported_onnx(net("table3/dg4"), True, tmp_path, "dg4")
+    c = exported_onnx(net("table3/dg2"), True, tmp_path, "dg4")
+    assert a == b and a.stat().st_mtime_ns == stamp
+    assert c != a and c.exists()
+    assert not [n for n in os.listdir(tmp_path) if ".tmp" in n]

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from gradgroup.errors import ConfigError
-from gradgroup.grouping import (AlphaSchedule, GradualGrouping, NotGroupedYetError, alpha_at, convert_to_grouped,
-                                max_abs_output_diff)
+from gradgroup.grouping.convert import NotGroupedYetError, convert_to_grouped, max_abs_output_diff
+from gradgroup.grouping.schedules import AlphaSchedule, alpha_at
 from gradgroup.measure.complexity import count_macs
 from gradgroup.models import ChannelShuffle, GradualPointwiseConv, build_model, gradual_convs, make_pointwise, set_alpha
 from gradgroup.models.blocks import DepthwiseSeparableBlock
@@ -220,23 +220,23 @@ def test_schedule_alpha_from_progress():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"decay_epochs": -1}, "grouping.decay_epochs"),
-    ({"decay_epochs": 2, "finetune_epochs": -2}, "grouping.finetune_epochs"),
-    ({"decay_epochs": 2, "shape": "sigmoid"}, "grouping.shape: unknown alpha schedule shape 'sigmoid'"),
-    ({"decay_epochs": 2, "per": "batch"}, "grouping.per"),
-    ({"decay_epochs": 2, "decay_fraction": 0.5}, "exactly one of grouping.decay_epochs"),
-    ({}, "exactly one of grouping.decay_epochs"),
-    ({"decay_fraction": 1.5}, "grouping.decay_fraction"),
-    ({"decay_epochs": 2, "shape": "step", "steps": 0}, "grouping.steps"),
-    ({"decay_epochs": 2, "shape": "exponential", "rate": -1.0}, "grouping.rate"),
+    ({"decay_epochs": -1}, "grouping.callback.decay_epochs"),
+    ({"decay_epochs": 2, "finetune_epochs": -2}, "grouping.callback.finetune_epochs"),
+    ({"decay_epochs": 2, "shape": "sigmoid"}, "grouping.callback.shape: unknown alpha schedule shape 'sigmoid'"),
+    ({"decay_epochs": 2, "per": "batch"}, "grouping.callback.per"),
+    ({"decay_epochs": 2, "decay_fraction": 0.5}, "exactly one of grouping.callback.decay_epochs"),
+    ({}, "exactly one of grouping.callback.decay_epochs"),
+    ({"decay_fraction": 1.5}, "grouping.callback.decay_fraction"),
+    ({"decay_epochs": 2, "shape": "step", "steps": 0}, "grouping.callback.steps"),
+    ({"decay_epochs": 2, "shape": "exponential", "rate": -1.0}, "grouping.callback.rate"),
 ])
 def test_bad_schedule_settings(kwargs, message):
     with pytest.raises(ConfigError, match=message):
-        GradualGrouping(**kwargs)
+        AlphaSchedule(**kwargs)
 
 
 def test_decay_longer_than_training():
-    with pytest.raises(ConfigError, match=r"grouping.decay_epochs \(8\) is longer.*expected decay_epochs <= 7"):
+    with pytest.raises(ConfigError, match=r"grouping.callback.decay_epochs \(8\) is longer.*expected decay_epochs <= 7"):
         AlphaSchedule(decay_epochs=8, finetune_epochs=3).decay_length(10)
     with pytest.raises(ConfigError, match="trainer.max_epochs"):
         AlphaSchedule(decay_epochs=1).decay_length(-1)

@@ -10,9 +10,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from gradgroup.errors import ConfigError
-from gradgroup.grouping import AlphaSchedule, GradualGrouping
+from gradgroup.grouping.schedules import AlphaSchedule
 from gradgroup.measure.complexity import count_macs
 from gradgroup.models import GradualPointwiseConv, set_alpha
+from helpers import gradual_callback
 
 
 class TinyModule(pl.LightningModule):
@@ -71,7 +72,7 @@ def test_resume_continues_the_uninterrupted_alpha_sequence(tmp_path, per, kill_a
     n = 6
     torch.manual_seed(0)
     full = TinyModule()
-    trainer(n, [GradualGrouping(**schedule_kwargs(per))], enable_checkpointing=False).fit(full, loader())
+    trainer(n, [gradual_callback(**schedule_kwargs(per))], enable_checkpointing=False).fit(full, loader())
 
     def checkpoint():  # at every epoch end, or after every step to resume mid-epoch
         mid = kill_at[1] > 0
@@ -81,9 +82,9 @@ def test_resume_continues_the_uninterrupted_alpha_sequence(tmp_path, per, kill_a
     torch.manual_seed(0)
     first = TinyModule()
     with pytest.raises(RuntimeError, match="killed"):
-        trainer(n, [GradualGrouping(**schedule_kwargs(per)), checkpoint(), Killer(*kill_at)]).fit(first, loader())
+        trainer(n, [gradual_callback(**schedule_kwargs(per)), checkpoint(), Killer(*kill_at)]).fit(first, loader())
     resumed = TinyModule()
-    trainer(n, [GradualGrouping(**schedule_kwargs(per)), checkpoint()]).fit(
+    trainer(n, [gradual_callback(**schedule_kwargs(per)), checkpoint()]).fit(
         resumed, loader(), ckpt_path=str(tmp_path / "last.ckpt"))
 
     assert first.seen[-1][:2] < kill_at <= resumed.seen[0][:2]
@@ -98,7 +99,7 @@ def test_resume_continues_the_uninterrupted_alpha_sequence(tmp_path, per, kill_a
 def test_callback_logs_alpha_and_effective_gmacs_and_carries_its_state():
     torch.manual_seed(0)
     module = TinyModule()
-    cb = GradualGrouping(decay_epochs=1, finetune_epochs=1, input_hw=(8, 8))
+    cb = gradual_callback(decay_epochs=1, finetune_epochs=1, input_hw=(8, 8))
     t = trainer(2, [cb], enable_checkpointing=False)
     t.fit(module, loader())
     assert float(t.callback_metrics["grouping/alpha"]) == 0.0
@@ -109,39 +110,20 @@ def test_callback_logs_alpha_and_effective_gmacs_and_carries_its_state():
     assert cb._macs == (count_macs(module, (8, 8)), grouped)
 
     state = cb.state_dict()
-    other = GradualGrouping(decay_epochs=5, input_hw=None)
+    other = gradual_callback(decay_epochs=5, input_hw=None)
     with pytest.warns(UserWarning, match="checkpoint's alpha schedule"):
         other.load_state_dict(state)
     assert other.schedule == cb.schedule and other._decay == 1.0
 
 
-def test_callback_without_gradual_convs_is_a_config_error():
-    plain = TinyModule()
-    plain.net[1] = nn.Conv2d(8, 8, 1)
-    plain.net[4] = nn.Conv2d(8, 4, 1)
-    with pytest.raises(ConfigError, match="model.encoder.gradual is false"):
-        trainer(2, [GradualGrouping(decay_epochs=1)], enable_checkpointing=False).fit(plain, loader())
-
-
 def test_callback_schedule_must_fit_max_epochs():
-    with pytest.raises(ConfigError, match="grouping.decay_epochs"):
-        trainer(3, [GradualGrouping(decay_epochs=3, finetune_epochs=1)], enable_checkpointing=False).fit(
+    with pytest.raises(ConfigError, match="grouping.callback.decay_epochs"):
+        trainer(3, [gradual_callback(decay_epochs=3, finetune_epochs=1)], enable_checkpointing=False).fit(
             TinyModule(), loader())
 
 
-def test_callback_takes_config_enums_and_keeps_plain_values():
-    from enum import Enum
-
-    class Shape(str, Enum):
-        cosine = "cosine"
-
-    class Per(str, Enum):
-        epoch = "epoch"
-
-    class Convention(str, Enum):
-        paper = "paper"
-
-    cb = GradualGrouping(decay_epochs=2, shape=Shape.cosine, per=Per.epoch, convention=Convention.paper)
+def test_callback_takes_the_schemas_enums_and_keeps_plain_values():
+    cb = gradual_callback(decay_epochs=2, shape="cosine", per="epoch", convention="paper")  # enums, from the schema
     assert cb.schedule == AlphaSchedule(decay_epochs=2, shape="cosine", per="epoch")
     assert type(cb.schedule.shape) is str and type(cb.convention) is str
     assert cb.state_dict()["schedule"]["per"] == "epoch"

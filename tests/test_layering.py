@@ -19,13 +19,16 @@ MAY_IMPORT = {
     "grouping": {"measure", "models"} | GROUND,
     "data": GROUND,
     "results": GROUND,
-    "config": GROUND,
+    "config": {"data", "grouping"} | GROUND,  # only their choice lists: see CONFIG_READS below
     "deploy": {"grouping", "measure", "models", "data"} | GROUND,
     "inference": {"deploy", "grouping", "measure", "models", "data"} | GROUND,
     "training": {"config", "grouping", "measure", "models", "data"} | GROUND,
     "search": {"deploy", "grouping", "measure", "models", "data"} | GROUND,
     "cli": set(),  # the top: anything
 }
+# config/ is imported by the light commands: from the packages below it, it reads only the modules that
+# state a closed choice (standard library only), so the schema is the choice's enum without a second list.
+CONFIG_READS = {"data": "gradgroup.data.choices", "grouping": "gradgroup.grouping.schedules"}
 SOURCES = sorted(p for p in ROOT.rglob("*.py") if p.parent != ROOT)
 
 
@@ -59,6 +62,15 @@ def test_imports_point_downwards(path):
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}: above {package}/ (see docs/architecture.md)"
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.py")), ids=lambda p: p.name)
+def test_config_reads_only_the_choice_lists_below_it(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 2 and (node.module or "").split(".")[0] in CONFIG_READS:
+            package = node.module.split(".")[0]
+            assert f"gradgroup.{node.module}" == CONFIG_READS[package], f"config/{path.name}:{node.lineno}"
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "common").glob("*.py")), ids=lambda p: p.name)
 def test_the_ground_floor_imports_only_the_standard_library_and_numpy(path):
     """common/ is imported by every layer, the light commands included: it must stay light itself."""
@@ -83,3 +95,25 @@ def test_no_function_local_imports_below_the_command_line(path):
 def test_source_files_stay_short(path):
     n = len(path.read_text(encoding="utf-8").splitlines())
     assert n <= 300, f"{path.relative_to(ROOT)} has {n} lines; split it by job"
+
+
+TESTS = sorted(Path(__file__).parent.glob("*.py"))
+CLI_SURFACE = {"main", "install"}  # a console script's entry point; quiet.install, which every one runs first
+
+
+@pytest.mark.parametrize("path", TESTS, ids=lambda p: p.name)
+def test_tests_use_the_command_line_only_as_commands(path):
+    """Library code lives below cli/ (issue 15): a test may run a command's `main` (or the CLI's warning
+    filters), never import a helper from cli/; helpers the tests need belong to the library."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bad, modules = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "gradgroup.cli":
+            modules |= {a.asname or a.name for a in node.names}  # `from gradgroup.cli import table as t`
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gradgroup.cli."):
+            bad += [(node.lineno, a.name) for a in node.names if a.name not in CLI_SURFACE]
+        elif isinstance(node, ast.Import):
+            bad += [(node.lineno, a.name) for a in node.names if a.name.startswith("gradgroup.cli")]
+    bad += [(n.lineno, f"{n.value.id}.{n.attr}") for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name) and n.value.id in modules and n.attr not in CLI_SURFACE]
+    assert not bad, f"{path.name} takes {bad} from gradgroup.cli: move it into the library and import it there"

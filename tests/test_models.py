@@ -247,3 +247,14 @@ def test_model_config_node_instantiates_a_model_spec():
 
 
 # ---------------------------------------------------------------------------- layering
+
+
+def test_any_import_of_the_models_package_registers_the_block_kinds():
+    """docs/architecture.md, "A new block kind": a block module listed in models/__init__.py registers its
+    kinds whichever models module is imported first (here the factory alone, as measure/counts.py does)."""
+    import subprocess
+    import sys
+
+    code = "from gradgroup.models.factory import block_kinds; print(','.join(block_kinds()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip().split(",")[:4] == ["nonbt1d", "d", "dgc", "dgcs"]

@@ -37,20 +37,22 @@ def test_nan_weights_at_the_end_fail_the_run(data_cache, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_signals_exit_non_zero_and_record_failed(data_cache, tmp_path, signum, code):
+def test_signals_exit_non_zero_and_record_stopped(data_cache, tmp_path, signum, code):
     run_dir = tmp_path / "run"
     env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled"}
     proc = subprocess.Popen([sys.executable, "-m", "gradgroup.cli.train", "preset=smoke", "experiment=table3/dg4",
                              "trainer.max_epochs=50", f"hydra.run.dir={run_dir}"], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not (run_dir / "csv").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)  # the csv dir appears once training has started
     proc.send_signal(signum)
-    _, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err[-2000:]
     m = record(run_dir)
-    assert m["status"] == "failed" and signal.Signals(signum).name in m["error"]
+    assert m["status"] == "stopped" and signal.Signals(signum).name in m["error"]
+    assert f"stopped by {signal.Signals(signum).name} after " in out.strip().splitlines()[-1]  # the one end line
+    assert "Traceback" not in out + err
 
 
 def test_a_failed_write_leaves_the_previous_record(tmp_path, monkeypatch):
@@ -82,7 +84,7 @@ def test_disk_full_mid_run_keeps_the_last_good_checkpoint_and_records_failed(dat
     with pytest.raises(OSError):
         train(compose_cfg(["experiment=table3/dg4", "preset=smoke", "trainer.max_epochs=3"]), run_dir)
     m = record(run_dir)
-    assert m["status"] == "failed" and "No space left on device" in m["error"]
+    assert m["status"] == "failed" and "out of disk space writing" in m["error"]
     ckpts = run_dir / "checkpoints"
     assert torch.load(ckpts / "last.ckpt", weights_only=True)["epoch"] == 0  # the previous good one, loadable
     assert not [p for p in ckpts.iterdir() if ".tmp" in p.name]

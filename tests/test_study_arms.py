@@ -8,7 +8,7 @@ import math
 import pytest
 
 from gradgroup.config.compose import compose_config
-from gradgroup.grouping import AlphaSchedule
+from gradgroup.grouping.schedules import AlphaSchedule
 
 
 def _schedule(choice: str, max_epochs: int, **extra) -> AlphaSchedule:

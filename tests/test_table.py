@@ -3,8 +3,8 @@
 The fixture tree tests/fixtures/metrics/ holds fabricated metrics.json files shaped like a Hydra multirun:
 ERFNet (2 seeds), D*, DG4* (3 seeds, one nested deeper), DG4S*, a Table 4 row, an ablation with three
 arms, a failed job; tests/fixtures/metrics/corrupt/ adds an unreadable file. tests/fixtures/latency.json is
-what `gradgroup-bench --sweep DIR` writes to DIR/latency.json. Expected numbers below are computed by hand
-from those files.
+what `gradgroup-bench --sweep DIR` writes to DIR/latency.json; MEASURED is `records.load_latency`'s view of
+such a file for the Table 3 rows. Expected numbers below are computed by hand from those files.
 """
 
 import ast
@@ -27,9 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"
 SWEEP, CORRUPT = FIX / "metrics" / "sweep", FIX / "metrics" / "corrupt"
 BENCH = json.loads((FIX / "latency.json").read_text())
+MEASURED = {"table3/erfnet": {"ms": 31.0}, "table3/dg4": {"ms": 13.0}, "table3/dstar": {"ms": 15.0},
+            "table3/dg4s": {"ms": 12.5}}
 
 
-def rows_of(*dirs, latency=None, **budget):
+def rows_of(*dirs, latency=MEASURED, **budget):
     return table.make_table(records.load_runs(dirs), latency=latency, **budget)
 
 
@@ -49,8 +51,8 @@ def test_seeds_are_aggregated_mean_and_sample_std():
     assert dg4["n"] == 3 and dg4["seeds"] == "0;1;2"  # the nested seed-1 run dir was found
     assert dg4["miou"] == pytest.approx((41.0 + 42.0 + 43.5) / 3)
     assert dg4["miou_std"] == pytest.approx(1.258306, abs=1e-6)  # sample std (n-1), by hand
-    assert dg4["latency_ms"] == pytest.approx(13.0)  # metrics.json latency_ms, mean of 12/13/14
-    assert dg4["speedup_vs_erfnet"] == pytest.approx(31.0 / 13.0)  # ERFNet: mean of 30/32 ms
+    assert dg4["latency_ms"] == pytest.approx(13.0)  # measured once per experiment (latency.json), not per seed
+    assert dg4["speedup_vs_erfnet"] == pytest.approx(31.0 / 13.0)
     runs = [json.loads(p.read_text()) for p in SWEEP.rglob("metrics.json")]
     roads = [r["class_iou"]["road"] for r in runs if r.get("experiment") == "table3/dg4"]
     assert dg4["iou_road"] == pytest.approx(statistics.fmean(roads))
@@ -136,7 +138,7 @@ def test_budget_nothing_fits():
 
 def test_measured_latency_overrides_and_computes_speedup():
     measured = {"table3/erfnet": {"ms": 40.0, "ratio_vs_erfnet": 1.0}, "table4/dg4_proposed": {"ms": 8.0},
-                "table3/dg3": {"ms": 1.0}}  # a failed experiment's latency is not shown
+                "table3/dg4": {"ms": 13.0}, "table3/dg3": {"ms": 1.0}}  # a failed experiment's latency is not shown
     rows, _, _ = rows_of(SWEEP, CORRUPT, latency=measured)
     assert by_key(rows, "table4/dg4_proposed")["speedup_vs_erfnet"] == pytest.approx(5.0)
     assert by_key(rows, "table3/dg4")["speedup_vs_erfnet"] == pytest.approx(40.0 / 13.0)
@@ -144,16 +146,16 @@ def test_measured_latency_overrides_and_computes_speedup():
     # The benchmark's ratio (latency / ERFNet's, timed side by side) gives the speedup when it has one.
     rows, _, _ = rows_of(SWEEP / "table4", latency={"table4/dg4_proposed": {"ms": 8.0, "ratio_vs_erfnet": 0.25}})
     assert rows[0]["speedup_vs_erfnet"] == pytest.approx(4.0)
-    # latency.json's shape: per-resolution dicts ("HxW") and a "_meta" entry shown under the table.
+    # latency.json's shape: per-backend, per-resolution dicts ("WxH") and a "_meta" entry shown under the table.
     rows, md, _ = rows_of(SWEEP, latency=BENCH)
     dg4 = by_key(rows, "table3/dg4")
     assert (dg4["latency_ms"], dg4["speedup_vs_erfnet"]) == (20.0, 2.0)  # the 1024x512 entry
-    assert by_key(rows, "table3/dstar")["latency_ms"] == pytest.approx(15.0)  # not benchmarked: metrics.json's
-    assert by_key(rows, "table3/dstar")["speedup_vs_erfnet"] == pytest.approx(40.0 / 15.0)
-    assert ("Latency measured by gradgroup-bench (device cpu, threads 4, rounds 5, warmup 1, batch 1, "
-            "torch 2.13.0+cpu).") in md
+    assert by_key(rows, "table3/dstar")["latency_ms"] is None  # not benchmarked: no latency, no speedup
+    assert by_key(rows, "table3/dstar")["speedup_vs_erfnet"] is None
+    assert ("Latency: backend eager, measured by gradgroup-bench (test CPU, 4 threads, batch 1, labels output, "
+            "median of 5 interleaved rounds, torch 2.13.0+cpu)") in md
     rows, md, _ = rows_of(SWEEP, latency=None)
-    assert by_key(rows, "table3/dg4")["latency_ms"] == pytest.approx(13.0) and "Latency measured" not in md
+    assert by_key(rows, "table3/dg4")["latency_ms"] is None and "Latency:" not in md
 
 
 def sweep_copy(tmp_path, latency_text=None):
@@ -171,14 +173,14 @@ def test_cli_reads_latency_json_of_the_sweep(tmp_path, capsys):
     assert "note: no latency.json" not in out
     assert "| DG4* | table3/dg4 | 3 | 42.17 ± 1.26 | [39.04, 45.29] | 61.42 | 345,535 | 319,792 | 9.581 | 7.980 | 20.00 | 2.00x |" \
         in out
-    assert "Latency measured by gradgroup-bench (device cpu, threads 4" in out
+    assert "Latency: backend eager, measured by gradgroup-bench (test CPU, 4 threads" in out
     assert "Best within budget (latency <= 10 ms): DG4*-proposed (table4/dg4_proposed)" in out
     with open(sweep / "results.csv", newline="") as fh:
         assert next(r for r in csv.DictReader(fh) if r["experiment"] == "table3/dg4")["latency_ms"] == "20"
-    # --no-latency ignores the file: metrics.json's latency_ms, and no note.
+    # --no-latency ignores the file: no latency column values, and no note.
     assert table_cli.main([str(sweep), "--no-latency", "--wandb", "disabled", "--allow-failed"]) == 0
     out = capsys.readouterr().out
-    assert "| 9.581 | 7.980 | 13.00 | 2.38x |" in out and "Latency measured" not in out and "note:" not in out
+    assert "| 9.581 | 7.980 |  |  |" in out and "Latency:" not in out and "note:" not in out
 
 
 def test_cli_without_latency_json_says_how_to_add_it(tmp_path, capsys):
@@ -191,17 +193,24 @@ def test_cli_without_latency_json_says_how_to_add_it(tmp_path, capsys):
     sweep = sweep_copy(tmp_path, '{"table3/dg4": {"ms": ')
     assert table_cli.main([str(sweep), "--wandb", "disabled", "--allow-failed"]) == 0
     out = capsys.readouterr().out
-    assert "note: ignoring unreadable" in out and "| 9.581 | 7.980 | 13.00 | 2.38x |" in out
+    assert "note: ignoring unreadable" in out and "| 9.581 | 7.980 |  |  |" in out
 
 
 def test_load_latency_merges_sweeps(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
     (a / "latency.json").write_text(json.dumps(BENCH))
-    (b / "latency.json").write_text(json.dumps({"table3/dg4": {"ms": 1.0}, "_meta": {"device": "gpu"}}))
+    (b / "latency.json").write_text(json.dumps({"by_backend": {"eager": {"table3/dg4": {"ms": 1.0}}},
+                                                "_meta": {"device": "gpu", "fastest_fp32": "eager"}}))
     measured, notes = records.load_latency([a, b])
-    assert measured["table3/dg4"] == {"ms": 1.0} and measured["table3/erfnet"] == BENCH["table3/erfnet"]
-    assert measured["_meta"] == BENCH["_meta"] and len(notes) == 1 and "different settings" in notes[0]
+    assert measured["table3/dg4"] == {"ms": 1.0}
+    assert measured["table3/erfnet"] == BENCH["by_backend"]["eager"]["table3/erfnet"]
+    assert measured["_meta"] == {**BENCH["_meta"], "matmul_gflops": None, "backend": "eager"}
+    assert len(notes) == 1 and "different settings" in notes[0]
+    # A file in another shape (the single-backend one before by_backend) costs its latency, with a note.
+    (b / "latency.json").write_text(json.dumps({"table3/dg4": {"ms": {"512x1024": 1.0}}}))
+    measured, notes = records.load_latency([b])
+    assert "table3/dg4" not in measured and "not what gradgroup-bench --sweep writes" in notes[0]
 
 
 def test_load_runs_needs_a_sweep_dir(tmp_path):
@@ -239,8 +248,7 @@ def test_cli_end_to_end(tmp_path):
            "--budget-gmacs", "10", "--no-latency", "--wandb", "disabled"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 1, res.stderr  # the sweeps hold failed jobs: listed, and the exit status says so
-    assert res.stdout.count("Best within budget (GMACs <= 10): DG4S* (table3/dg4s) mIoU 44.00, 9.581 GMACs,"
-                            " 12.50 ms") == 1
+    assert res.stdout.count("Best within budget (GMACs <= 10): DG4S* (table3/dg4s) mIoU 44.00, 9.581 GMACs\n") == 1
     assert "| label | experiment | n | mIoU (%) |" in res.stdout
     with open(out / "results.csv", newline="") as fh:
         got = list(csv.DictReader(fh))

@@ -70,6 +70,7 @@ def test_two_phase_procedure_and_restart_from_phase1(data_cache, tmp_path):
     (["data.root=/nonexistent/cityscapes"], "/nonexistent/cityscapes"),
     (["experiment=table3/dg4", "grouping=gradual", "grouping.callback.finetune_epochs=-1"], "finetune_epochs"),
     (["experiment=table3/erfnet", "grouping=gradual"], "no grouped 1x1 convs to anneal"),
+    (["experiment=table3/dg4", "model.encoder.gradual=true"], "choose grouping=gradual"),  # set by hand: no schedule
 ])
 def test_bad_input_stops_before_training_with_exit_2(data_cache, tmp_path, overrides, message):
     run_dir = tmp_path / "run"

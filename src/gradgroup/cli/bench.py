@@ -21,9 +21,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from hydra.utils import instantiate
-
 from ..common.atomic import atomic_write_json
+from ..config.build import deployable_model
 from ..config.compose import compose_config
 from ..errors import ConfigError
 from ..results.records import load_runs
@@ -48,7 +47,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--out", metavar="FILE", help="also write the result as JSON to FILE")
     p.add_argument("--size", action="append", metavar="WxH",
                    help=f"input size, W x H like the paper; repeatable (default: {' '.join(DEFAULT_SIZES)})")
-    p.add_argument("--hw", type=int, nargs=2, action="append", metavar=("H", "W"), help=argparse.SUPPRESS)
     p.add_argument("--output", choices=["labels", "logits"], default="labels",
                    help="what every backend returns: the class map a deployed model returns (default), or logits")
     p.add_argument("--rounds", type=int, default=7)
@@ -75,15 +73,13 @@ def sweep_experiments(sweep_dir: str) -> list[str]:
 
 def build_deployable(experiment: str):
     """The deployable network of an experiment, in eval mode, built from its composed config."""
-    cfg = compose_config([f"experiment={experiment}"])
-    return instantiate(cfg.model, _convert_="all").deployable().build().eval()
+    return deployable_model(compose_config([f"experiment={experiment}"]))
 
 
 def _sizes(args) -> list[tuple[int, int]]:
     from ..measure.latency import parse_size  # torch only past --help
 
-    sizes = [parse_size(s) for s in (args.size or [])] + [(w, h) for h, w in (args.hw or [])]
-    return sizes or [parse_size(s) for s in DEFAULT_SIZES]
+    return [parse_size(s) for s in (args.size or DEFAULT_SIZES)]
 
 
 def _backends(args) -> list[str]:

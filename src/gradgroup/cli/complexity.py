@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 
 import hydra
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from ..config.build import deployable_model
 from ..config.compose import CONF_DIR, register_resolvers
 from ..measure.complexity import complexity_report
 from .report import reports_user_errors
@@ -21,24 +21,12 @@ PROG = "gradgroup-complexity"
 register_resolvers()
 
 
-def deployable_model(cfg: DictConfig):
-    """The deployed network of a composed config, in eval mode: the `model` node's ModelSpec, with gradual
-    convs already real grouped convs (a converted model's exact architecture) and no encoder head."""
-    return instantiate(cfg.model, _convert_="all").deployable().build().eval()
-
-
-def measure_complexity(cfg: DictConfig, model=None, convention=None) -> dict:
-    """`complexity_report` of the deployable model at `complexity.input_hw`, under `convention`
-    (default `complexity.convention`); pass `model` to count an already built one."""
-    c = cfg.complexity
-    model = deployable_model(cfg) if model is None else model
-    return complexity_report(model, tuple(int(v) for v in c.input_hw), convention or c.convention)
-
-
 @reports_user_errors(PROG)
 def report(cfg: DictConfig) -> dict:
-    """The printed object: experiment, label, params, gmacs, input_hw, convention."""
-    measured = measure_complexity(cfg)
+    """The printed object: experiment, label, params, gmacs, input_hw, convention (of the deployable model
+    at `complexity.input_hw`, counted under `complexity.convention`)."""
+    c = cfg.complexity
+    measured = complexity_report(deployable_model(cfg), tuple(int(v) for v in c.input_hw), c.convention)
     measured.pop("macs", None)
     return {"experiment": cfg.name, "label": cfg.label, **measured}
 

@@ -36,9 +36,8 @@ def parse_args(argv=None):
 def main(argv=None) -> None:
     args = parse_args(argv)
     # Lazy: torch, Lightning and the data stack load only when an evaluation really starts (--help stays fast).
-    from hydra.utils import instantiate
-
     from ..common.atomic import atomic_write_json
+    from ..config.build import build
     from ..common.scores import class_iou_record
     from ..inference.evaluate import evaluate
     from ..inference.official import OfficialWriter
@@ -51,7 +50,7 @@ def main(argv=None) -> None:
     predictor, _ = build_predictor(src, cfg, device)
     if getattr(predictor, "input_hw", None):  # an ONNX graph with a static input size dictates it
         cfg.data.input_hw = list(predictor.input_hw)
-    datamodule = instantiate(cfg.data, progress=not args.no_progress)
+    datamodule = build(cfg.data, progress=not args.no_progress)
     datamodule.prepare_data()
     datamodule.setup("test")
     dataset = datamodule.datasets["test"]

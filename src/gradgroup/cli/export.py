@@ -21,6 +21,7 @@ from typing import Sequence
 
 from omegaconf import OmegaConf
 
+from ..config.build import build, deployable_model
 from ..config.compose import compose_config, register_resolvers
 from ..errors import ConfigError
 from .report import reports_user_errors
@@ -44,8 +45,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def load_run(run_dir: Path):
     """(config, deployable model with the run's weights, where they came from) of a run dir."""
-    from ..models.weights_file import load_weights_file  # torch only past --help
-    from ..training.run import instantiate_checked
+    from ..inference.predictor import deployable_from_run  # torch only past --help
 
     cfg_file = run_dir / "config.yaml"
     if not run_dir.is_dir() or not cfg_file.is_file():
@@ -53,26 +53,8 @@ def load_run(run_dir: Path):
                           "e.g. outputs/<date>/<time> or multirun/<sweep>/<stamp>/<job>, or experiment=NAME")
     register_resolvers()
     cfg = OmegaConf.load(cfg_file)
-    spec = instantiate_checked(cfg.model)
-    converted, last = run_dir / "checkpoints" / "converted.pt", run_dir / "checkpoints" / "last.ckpt"
-    model = spec.deployable().build()
-    if converted.is_file():
-        blob = load_weights_file(converted, "RUN_DIR", "the converted.pt a finished gradual run writes")
-        state, source = blob.get("state_dict", {}), converted
-    elif last.is_file() and not spec.has_gradual:
-        blob = load_weights_file(last, "RUN_DIR", "the last.ckpt Lightning writes")
-        state = {k[len("model."):]: v for k, v in blob.get("state_dict", {}).items() if k.startswith("model.")}
-        source = last
-    else:
-        need = "checkpoints/converted.pt (a gradual run writes it when it finishes)" if spec.has_gradual \
-            else "checkpoints/converted.pt or checkpoints/last.ckpt"
-        raise ConfigError(f"{run_dir} has no checkpoint to export: expected {need}; train to the end first "
-                          "(gradgroup-train), or export random weights with experiment=NAME")
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ConfigError(f"{source} does not hold the weights of {cfg.get('name')}'s deployable model "
-                          f"(missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]}); is it this run's?")
-    return cfg, model.eval(), {"checkpoint": str(source), "experiment": cfg.get("name")}
+    model, source = deployable_from_run(run_dir, build(cfg.model))
+    return cfg, model, {"checkpoint": str(source), "experiment": cfg.get("name")}
 
 
 @reports_user_errors(PROG)
@@ -80,9 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     import torch  # torch only past --help
 
-    from ..deploy.export import first_images
+    from ..deploy.export import first_batches
     from ..deploy.package import export_deployment
-    from ..training.run import instantiate_checked
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -90,24 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = args.target.split("=", 1)[1]
         cfg = compose_config([args.target, *args.overrides])
         torch.manual_seed(0)
-        model = instantiate_checked(cfg.model).deployable().build().eval()
+        model = deployable_model(cfg)
         source, out = {"checkpoint": None, "experiment": name, "weights": "random"}, Path(args.out or f"export/{name}")
     else:
         if args.overrides:
             raise ConfigError(f"overrides {args.overrides} apply to experiment=NAME only; a run dir has its config")
         cfg, model, source = load_run(Path(args.target))
         out = Path(args.out or Path(args.target) / "export")
-    data = instantiate_checked(cfg.data)
+    data = build(cfg.data)
     data.prepare_data()
     data.setup("fit" if args.int8 else "validate")
-    val, seen = [], 0
-    for image, target in data.val_dataloader():
-        keep = image.shape[0] if args.val is None else min(image.shape[0], args.val - seen)
-        val.append((image[:keep], target[:keep]))
-        seen += keep
-        if args.val is not None and seen >= args.val:
-            break
-    calib = first_images(data.train_dataloader(), args.calib) if args.int8 else None
+    val = first_batches(data.val_dataloader(), args.val)
+    calib = [b[0] for b in first_batches(data.train_dataloader(), args.calib)] if args.int8 else None
     rec = export_deployment(model, out, val, data.num_classes, calib, args.threads, source)
     print(json.dumps({k: rec[k] for k in ("fp32", "labels", "int8", "pytorch_miou", "passed") if k in rec}, indent=2))
     print(f"wrote {out}/model.onnx, model.labels.onnx{', model.int8.onnx' if args.int8 else ''}, export.json",

@@ -1,8 +1,9 @@
 """The one place where third-party console noise is silenced, each filter naming its upstream cause.
 
 What the project itself caused is fixed where it is caused (the `weights_only` line: training/fitter.py
-passes it; wandb's `anonymous` warning: training/run.py drops the argument Lightning adds; the model
-summary: off in conf/trainer/default.yaml, replaced by one line with our params and GMACs). What is left
+passes it; wandb's `anonymous` warning: training/wandb_run.py starts the run itself, without the
+argument Lightning would add; the model summary: off in conf/trainer/default.yaml, replaced by one line
+with our params and GMACs). What is left
 is other packages talking: filtered here by exact message and module, never by whole category, so a new
 warning still shows. `install()` runs at every entry point and inside every job (a joblib/submitit
 worker is a fresh process). Light: standard library only, so `--help` stays fast.
@@ -21,6 +22,17 @@ WARNING_FILTERS: list[tuple[str, type[Warning], str]] = [
     # Lightning warns that a DataLoader has few workers; inside a joblib worker data.num_workers is 0 on
     # purpose (loky workers cannot start DataLoader processes; data/cityscapes.py says so once).
     (r"The '\w+_dataloader' does not have many workers", UserWarning, r"pytorch_lightning\.trainer\.connectors\.data_connector"),
+    # Lightning's checkpoint connector calls SLURMEnvironment.detect() at every fit and test (looking for an
+    # HPC-resume checkpoint, pytorch_lightning/trainer/connectors/checkpoint_connector.py), which warns "The
+    # `srun` command is available on your system but is not used" wherever SLURM's client is installed. It
+    # fires only outside a SLURM task (no SLURM_NTASKS), i.e. when nothing runs under SLURM; under
+    # srun/sbatch Lightning detects SLURM without a word (SLURM jobs: hydra/launcher=submitit_slurm).
+    (r"The `srun` command is available on your system but is not used", UserWarning,
+     r"lightning_fabric\.plugins\.environments\.slurm"),
+    # ModelCheckpoint warns at every fit whose checkpoint dir holds files. Here that is always a resume in
+    # place: a run started afresh moves an earlier attempt's checkpoints to checkpoints.previous/
+    # (training/lifecycle.py), and best.ckpt / last.ckpt are overwritten, never versioned (training/fitter.py).
+    (r"Checkpoint directory .* exists and is not empty", UserWarning, r"pytorch_lightning\.callbacks\.model_checkpoint"),
 ]
 
 # Lightning's INFO chatter ("GPU available: False", "💡 Tip: ... try installing litlogger", "Seed set to 0",

@@ -17,7 +17,8 @@ from typing import Sequence
 
 from ..common.atomic import atomic_write_json
 from .bench import build_deployable
-from .counts import TABLES, experiment_names
+from ..config.compose import experiment_names
+from .counts import TABLES
 from .report import reports_user_errors
 
 PROG = "gradgroup-roofline"
@@ -72,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     check_backend(args.backend)
     w, h = parse_size(args.size)
-    names = [e.split("=", 1)[-1] for e in args.experiments] or experiment_names()
+    names = [e.split("=", 1)[-1] for e in args.experiments] or experiment_names(TABLES)
     models = distinct_networks(names)
     prepared = {args.backend: {n: prepare_backend(m, args.backend, n, args.output, args.threads)
                                for n, m in models.items()}}

@@ -4,7 +4,8 @@ Resolves the file to load and the run it belongs to (the nearest folder above it
 and composes the config the data and model are built from: the run's own config.yaml (so an eval sees
 the data exactly as the run did) with `key=value` overrides checked against the schema, or, for a file
 outside any run, the project's default config with Hydra overrides (e.g. `preset=paper data.root=...`).
-A run dir stands for the weights its test used: converted.pt for gradual models, else checkpoint_used.
+A run dir stands for the weights its test used, read from its own files (`run_weights`): a moved or copied
+run dir never reaches back to where it was trained.
 """
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ..common.records import read_record
+from ..common.run_files import find_run_dir, run_weights
+from ..config.build import build
 from ..config.compose import compose_config, register_resolvers
 from ..config.schema import TrainConfig
 from ..errors import ConfigError
@@ -34,13 +36,6 @@ class Source:
     record: dict = field(default_factory=dict)   # the run's metrics.json ({} without a run)
 
 
-def find_run_dir(path: Path) -> Path | None:
-    for d in [path, *list(path.parents)[:3]]:
-        if d.is_dir() and (d / "config.yaml").is_file():
-            return d
-    return None
-
-
 def _read_record(run_dir: Path | None) -> dict:
     return (read_record(run_dir) if run_dir else None) or {}
 
@@ -52,10 +47,7 @@ def resolve_source(source: str) -> Source:
         if run_dir is None:
             raise ConfigError(f"SOURCE: {path} is a folder without config.yaml; give {EXPECTED}.")
         record = _read_record(run_dir)
-        # The weights the run's own test used: the converted model of a gradual run, else checkpoint_used.
-        candidates = [record.get("converted_checkpoint"), record.get("checkpoint_used"),
-                      run_dir / "checkpoints" / "last.ckpt"]
-        weights = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+        weights = run_weights(run_dir, record)
         if weights is None:
             raise ConfigError(f"SOURCE: run dir {run_dir} has no checkpoints/last.ckpt (nor the checkpoint its "
                               "metrics.json names); did the run finish its first epoch?")
@@ -105,6 +97,6 @@ def build_predictor(src: Source, cfg: DictConfig, device: str):
         if src.run_dir is None:
             raise ConfigError(f"SOURCE: {src.weights} is a Lightning checkpoint outside a run dir; its network is "
                               "described by the run's config.yaml. Give the run dir, or a converted.pt / .onnx.")
-        kwargs = instantiate(cfg.model).kwargs()
+        kwargs = build(cfg.model).kwargs()
         model = model_from_lightning(src.weights, kwargs)
     return TorchPredictor(model, device), kwargs

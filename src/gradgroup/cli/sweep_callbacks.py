@@ -12,23 +12,35 @@ on_multirun_end; beside the progress lines of cli/sweep_progress.py). Its settin
   holding the failure instead of after all jobs.
 - `allow_failed` (false): the sweep command exits 1 when any job failed or was killed, unless this is set.
 
+Jobs die with the sweep: `on_multirun_start` puts this launcher's pid in the environment its workers
+inherit (`GRADGROUP_SWEEP_LAUNCHER_PID`), and each job stops itself when that process is gone
+(training/launcher_watch.py), so a killed sweep leaves no job training on.
+
 The verdict comes from the jobs' metrics.json files (results/records.py), which every launcher's workers
 write; `main()` in cli/train.py turns it into the exit status. Hydra turns an exception raised in a
 callback into a warning, so a refusal here exits directly (status 2, cli/report.py).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
+from ..config.runtime import sweep_setting
 from ..results.records import is_ok, load_runs
 from .report import fail
 
 EXIT_STATUS = {"code": 0}  # read by cli/train.py main() after Hydra returns
+LAUNCHER_ENV = "GRADGROUP_SWEEP_LAUNCHER_PID"
+
+
+def launcher_pid() -> int | None:
+    """The pid of the process that launched this job's sweep (None outside a sweep)."""
+    value = os.environ.get(LAUNCHER_ENV, "")
+    return int(value) if value.isdigit() else None
 
 
 def _records(sweep_dir: Path) -> list:
@@ -40,6 +52,8 @@ class SweepGuard(Callback):
         self.resume, self.fail_fast, self.allow_failed = bool(resume), bool(fail_fast), bool(allow_failed)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        check_signal_lead(config.hydra.launcher)
+        os.environ[LAUNCHER_ENV] = str(os.getpid())  # before any worker starts: they inherit it
         sweep_dir = Path(str(config.hydra.sweep.dir))
         done = _records(sweep_dir)
         if done and not self.resume:
@@ -68,10 +82,17 @@ class SweepGuard(Callback):
                       f"{str(r.get('error') or '').strip().splitlines()[0] if r.get('error') else ''}", flush=True)
 
 
+def check_signal_lead(launcher) -> None:
+    """SLURM sends `--signal` up to 60 s earlier than asked, and a SIGUSR1 that comes before a job's Python
+    is up kills it without a record (docs/cluster.md): the time limit must leave 2 minutes before it."""
+    lead, limit = launcher.get("signal_delay_s"), launcher.get("timeout_min")
+    if lead is not None and limit is not None and 60 * int(limit) < int(lead) + 120:
+        fail(f"hydra.launcher.timeout_min={limit} (resources.time_min) leaves too little time before SLURM's "
+             f"notice, sent hydra.launcher.signal_delay_s={lead} s before the limit (up to 60 s earlier): use "
+             f"resources.time_min={-(-(int(lead) + 120) // 60)} or more, or a smaller hydra.launcher.signal_delay_s",
+             "gradgroup-train")
+
+
 def setting(name: str, default=False):
     """This job's sweep setting (`hydra.callbacks.sweep.<name>`), read inside a job of any launcher."""
-    try:
-        node = HydraConfig.get().callbacks.get("sweep")
-    except ValueError:
-        return default
-    return default if node is None else node.get(name, default)
+    return sweep_setting(name, default)

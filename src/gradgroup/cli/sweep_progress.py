@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ..common.duration import duration
 from ..errors import GradgroupError
@@ -26,20 +26,45 @@ from ..results.records import load_runs
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
-def count_jobs(config: DictConfig) -> int | None:
-    """How many jobs the basic sweeper will launch (the product of the swept values); None for others."""
+def planned_jobs(config: DictConfig) -> list[list[str]] | None:
+    """The overrides of every job the basic sweeper launches (the product of the swept values), in launch
+    order; None for other sweepers or a sweep syntax only the real run resolves."""
     if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
         return None
-    # Hydra's own parser and product, so the count matches what the sweeper does (incl. range(), choices).
+    # Hydra's own parser and product, so the jobs match what the sweeper does (incl. range(), choices).
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
     try:
         overrides = OverridesParser.create().parse_overrides(params + list(config.hydra.overrides.task))
-        return sum(len(batch) for batch in BasicSweeper.split_arguments(overrides, None))
-    except Exception:  # a sweep syntax only the real run resolves: go on without a total
+        return [list(job) for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
+    except Exception:  # a sweep syntax only the real run resolves: go on without the list
         return None
+
+
+def count_jobs(config: DictConfig) -> int | None:
+    """How many jobs the basic sweeper will launch; None for other sweepers."""
+    jobs = planned_jobs(config)
+    return None if jobs is None else len(jobs)
+
+
+def never_started(sweep_dir: Path, runs: list[dict]) -> list[dict]:
+    """Records standing for the jobs that the sweep in `sweep_dir` planned (its multirun.yaml) but that
+    left no metrics.json: a killed or fail-fast sweep's table lists them too."""
+    try:
+        config = OmegaConf.load(sweep_dir / "multirun.yaml")
+        jobs = planned_jobs(config)
+    except Exception:  # no or an unreadable multirun.yaml: the records are all there is
+        return []
+    seen = {frozenset(map(str, r.get("overrides") or [])) for r in runs}
+    missing = []
+    for number, job in enumerate(jobs or []):
+        if frozenset(job) not in seen:
+            experiment = next((o.split("=", 1)[1] for o in job if o.split("=", 1)[0].lstrip("+") == "experiment"), "?")
+            missing.append({"status": "not started", "experiment": experiment, "overrides": job, "job": number,
+                            "error": "the sweep ended before this job ran", "_path": str(sweep_dir / "multirun.yaml")})
+    return missing
 
 
 def parallel_jobs(config: DictConfig) -> int:
@@ -79,8 +104,8 @@ class SweepProgress(Callback):
         if self.sweep_dir is None:  # a single run (no multirun start): nothing to count
             return
         runs = self._runs()
-        done = [r for r in runs if r.get("status") in ("ok", "failed")]
-        failed = sum(1 for r in done if r.get("status") == "failed")
+        done = [r for r in runs if r.get("status") in ("ok", "failed", "stopped")]
+        failed = sum(1 for r in done if r.get("status") != "ok")
         total = self.total if self.total is not None else len(runs)
         line = f"sweep: {len(done)}/{total} jobs finished, {failed} failed"
         times = [float(r["wall_s"]) for r in done if isinstance(r.get("wall_s"), (int, float))]

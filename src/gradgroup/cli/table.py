@@ -8,6 +8,9 @@ a budget.
     gradgroup-table SWEEP_DIR [SWEEP_DIR ...] [--budget-gmacs X] [--budget-ms Y] [--out DIR]
                     [--no-latency] [--latency-backend B] [--wandb {offline,online,disabled}] [--allow-failed]
 
+Every job a sweep planned is listed: those that never started (a killed or fail-fast sweep) come from
+the sweep's multirun.yaml (cli/sweep_progress.py) as "not started" rows.
+
 Exit status: 0 when every job is ok; 1 when some failed or were killed (the table is still written and
 lists them; --allow-failed exits 0 then); 2 for a user error (no such dir, no metrics.json).
 
@@ -17,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections import Counter
 import sys
 from pathlib import Path
 
 from ..results.records import is_ok, load_latency, load_runs
 from ..results.table import make_table, write_csv
 from .report import reports_user_errors
+from .sweep_progress import never_started
 
 PROG = "gradgroup-table"
 WANDB_MODES = ["offline", "online", "disabled"]
@@ -36,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--budget-ms", type=float, help="best mIoU with latency (ms) <= this")
     ap.add_argument("--out", help="output dir (default: the first SWEEP_DIR)")
     ap.add_argument("--no-latency", action="store_true",
-                    help="ignore SWEEP_DIR/latency.json (keep the latency_ms metrics.json recorded)")
+                    help="ignore SWEEP_DIR/latency.json: a table without latency")
     ap.add_argument("--latency-backend", metavar="B", help="which backend's latency the table and --budget-ms use "
                     "(eager, optimized, compile, onnxruntime, onnxruntime-int8; default: the fastest fp32 "
                     "backend latency.json measured); named in the table's caption")
@@ -52,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     runs = load_runs(args.sweep_dirs)
+    runs += [job for d in args.sweep_dirs for job in never_started(Path(d), runs)]
     out = Path(args.out or args.sweep_dirs[0])
     out.mkdir(parents=True, exist_ok=True)
     measured = None
@@ -70,7 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     print(md)
     n_failed = sum(1 for r in runs if not is_ok(r))
     status = 1 if n_failed and not args.allow_failed else 0  # a script or CI sees the failures
-    print(f"{len(runs)} runs ({n_failed} failed) -> {out / 'results.csv'}, results.md, pareto.png")
+    counts = Counter("ok" if is_ok(r) else str(r.get("status") or "failed") for r in runs)
+    said = ", ".join(f"{counts.pop(s)} {s}" for s in ("ok", "not started") if s in counts)
+    said = ", ".join([said] * bool(said) + [f"{n} {s}" for s, n in counts.most_common()])
+    print(f"{len(runs)} jobs ({said}) -> {out / 'results.csv'}, "
+          "results.md, pareto.png")
     if line:
         print(line)
     if args.wandb == "disabled":

@@ -12,31 +12,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
-import traceback
 from pathlib import Path
 
 import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, read_write
 
 from ..common.records import read_record
 from ..config.compose import CONF_DIR, register_resolvers
+from ..config.runtime import hydra_runtime, is_multirun as _is_multirun
 from ..errors import GradgroupError
 from . import quiet, sweep_callbacks
 from .report import fail
 
 log = logging.getLogger("gradgroup.train")
 register_resolvers()
-
-
-def _is_multirun() -> bool:
-    try:
-        return HydraConfig.get().mode == RunMode.MULTIRUN
-    except ValueError:
-        return False
 
 
 def _absolute_data_paths(cfg: DictConfig) -> None:
@@ -49,10 +41,15 @@ def _absolute_data_paths(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
+    from ..training import slurm  # (same reason: training/ imports torch)
+    from ..training.launcher_watch import stop_with_launcher
     from ..training.run import train
+    from ..training.wandb_media import remove_wandb_temp_dirs
 
+    if slurm.in_job():  # SLURM's SIGUSR1 notice before the run takes it (training/lifecycle.py): no default kill
+        signal.signal(slurm.REQUEUE_SIGNAL, signal.SIG_IGN)
     quiet.install()  # here, in the job's own process (joblib/submitit workers too), after Lightning's import
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    run_dir = Path(hydra_runtime().runtime.output_dir)
     _absolute_data_paths(cfg)
     if _is_multirun() and sweep_callbacks.setting("resume"):
         done = read_record(run_dir)
@@ -61,7 +58,8 @@ def _hydra_main(cfg: DictConfig) -> float | None:
             return done.get("miou")
     ddp_in_sweep = _is_multirun() and _ddp_ranks_run_this_job_only(cfg, run_dir)
     try:
-        with _fresh_ddp_environment(ddp_in_sweep):
+        with stop_with_launcher(sweep_callbacks.launcher_pid(), [remove_wandb_temp_dirs]), \
+                _fresh_ddp_environment(ddp_in_sweep):
             record = train(cfg, run_dir)
     except GradgroupError as err:
         if _is_multirun() and sweep_callbacks.setting("fail_fast"):
@@ -70,11 +68,19 @@ def _hydra_main(cfg: DictConfig) -> float | None:
             log.error("job failed, sweep continues: %s (run dir: %s)", err, run_dir)
             return None
         fail(f"{err}\n(run dir: {run_dir})")
-    except Exception:
-        if _is_multirun() and not sweep_callbacks.setting("fail_fast"):
-            log.error("job failed, sweep continues:\n%s", traceback.format_exc())
+    except Exception:  # train() printed the one line saying why; the traceback is in the run's log file
+        if _is_multirun() and sweep_callbacks.setting("fail_fast"):
+            raise
+        if _is_multirun():
             return None
-        raise
+        sys.exit(1)
+    except slurm.Stopped as err:
+        # A SLURM job stopped for good (time limit, scancel) ends like a failed job, so submitit records a
+        # result and the sweep goes on; a requeued one ends without one, and SLURM runs it again.
+        if not _is_multirun() or not slurm.in_job() or isinstance(err, slurm.Requeued):
+            raise
+        log.error("job stopped, sweep continues: %s (run dir: %s)", err, run_dir)
+        return None
     return record["miou"]  # train() printed the result line
 
 
@@ -84,7 +90,7 @@ def _ddp_ranks_run_this_job_only(cfg: DictConfig, run_dir: Path) -> None:
     strategy = str(cfg.trainer.get("strategy", ""))
     if "ddp" not in strategy or "spawn" in strategy or "fork" in strategy:
         return False
-    hc = HydraConfig.get()
+    hc = hydra_runtime()
     keep, args = [], sys.argv[1:]
     for i, a in enumerate(args):  # the config source (--config-dir/--config-name) stays; -m goes
         if a in ("--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp"):

@@ -39,6 +39,11 @@ def register_resolvers() -> None:
             OmegaConf.register_new_resolver(name, fn)
 
 
+def experiment_names(groups) -> list[str]:
+    """The experiments of each group (its conf/experiment/<group>/*.yaml files, e.g. "table3"), in order."""
+    return [f"{g}/{p.stem}" for g in groups for p in sorted((CONF_DIR / "experiment" / g).glob("*.yaml"))]
+
+
 def compose_config(overrides: list[str] | None = None, config_name: str = "train"):
     """Compose the project's config as the CLIs would; `${hydra:...}` interpolations resolve."""
     register_resolvers()

@@ -3,7 +3,7 @@
 ``CityscapesDataset`` pairs ``leftImg8bit`` images with ``gtFine *_gtFine_labelIds.png`` labels and maps
 labelIds to trainIds (0..18, 255 = ignore), as the paper's Cityscapes setup (docs/paper.md section 5).
 ``CityscapesDataModule`` takes flat, Hydra-friendly kwargs: with ``root=None`` it generates the synthetic
-dataset (``synthetic/``) into ``cache_dir`` once, so every run, test and CI job works offline; with
+dataset (``synthetic/``) into ``cache_dir`` (by default one place per user) once, so every run, test and CI job works offline; with
 ``root=/path/to/cityscapes`` it reads the real data. Bad data is caught in ``setup()`` (see ``reader.py``)
 so a run fails before training, not hours in.
 """
@@ -23,14 +23,12 @@ from torch.utils.data import DataLoader, Dataset
 from ..common.scores import IGNORE_INDEX
 from ..errors import ConfigError, DataError
 from . import reader
+from .choices import LABEL_RESOLUTIONS
 from .decoded import DecodedPairs
 from .labels import CLASS_NAMES, LABEL_TO_TRAIN, NUM_CLASSES
 from .sampling import SeededShuffleSampler, loader_generator
-from .synthetic import DEFAULTS as SYNTHETIC_DEFAULTS
-from .synthetic import ensure_dataset
+from .synthetic import default_cache_dir, ensure_dataset
 from .transforms import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
     build_eval_transform,
     build_train_transform,
     merge_augment,
@@ -40,25 +38,6 @@ from .transforms import (
 
 log = logging.getLogger(__name__)
 
-# erfnet_pytorch train/main.py, weights for the encoder+decoder stage (trainId order).
-ERFNET_CLASS_WEIGHTS = (2.8149201869965, 6.9850029945374, 3.7890393733978, 9.9428062438965, 9.7702074050903,
-                        9.5110931396484, 10.311357498169, 10.026463508606, 4.6323022842407, 9.5608062744141,
-                        7.8698215484619, 9.5168733596802, 10.373730659485, 6.6616044044495, 10.260489463806,
-                        10.287888526917, 10.289801597595, 10.405355453491, 10.138095855713)
-VALIDATE_MODES = ("full", "quick", "none")
-# Ground-truth size that val/test scores against: the stored labels scaled (full: the Cityscapes benchmark,
-# 2048x1024; half: the paper's GT subsampled by 2), or `label_hw`, a fixed size (the generated-city presets).
-LABEL_RESOLUTIONS = {"full": 1.0, "half": 0.5, "label_hw": None}
-
-
-def enet_class_weights(histogram, c: float = 1.02) -> torch.Tensor:
-    """ENet weighting w = 1 / ln(c + p), p = class pixel share among labelled pixels; absent classes get
-    the maximum 1/ln(c). ENet uses c = 1.02 (max weight ~50); ERFNet's published constants are consistent
-    with c ~= 1.10 (their maximum 10.4 ~= 1/ln 1.10), so the two weightings differ about 5x in range."""
-    hist = torch.as_tensor(np.asarray(histogram, dtype=np.float64))
-    if hist.sum() <= 0:
-        raise DataError("cannot compute class weights: the training labels contain no labelled (non-ignore) pixel")
-    return (1.0 / torch.log(c + hist / hist.sum())).float()
 
 
 def resolve_path(path) -> Path:
@@ -116,31 +95,30 @@ def _in_launcher_worker() -> bool:
 
 
 class CityscapesDataModule(pl.LightningDataModule):
-    """Train/val/test loaders for Cityscapes (``root``) or the generated stand-in (``root=None``)."""
+    """Train/val/test loaders for Cityscapes (``root``) or the generated stand-in (``root=None``).
+
+    Every setting is the `data` node's (config/schema.py `DataConfig` holds the defaults and the closed
+    choices, and has checked types, keys and choices before this is built): none has a default here.
+    What the schema cannot type is checked here (sizes, counts >= 1); `progress` and `pin_memory` are
+    the caller's, not the config's."""
 
     num_classes = NUM_CLASSES
     ignore_index = IGNORE_INDEX
 
-    def __init__(self, root=None, cache_dir=".cache/synthetic_cityscapes", synthetic=None, train_hw=(128, 256),
-                 input_hw=(128, 256), label_hw=(128, 256), augment=None, batch_size=8, eval_batch_size=None,
-                 num_workers=2, limit_train=None, limit_val=None, validate="quick", test_split="val",
-                 normalize=None, pin_memory=None, progress=True, label_resolution="label_hw"):
+    def __init__(self, *, root, cache_dir, synthetic, train_hw, input_hw, label_hw, augment, normalize, batch_size,
+                 eval_batch_size, num_workers, limit_train, limit_val, validate, test_split, label_resolution,
+                 pin_memory=None, progress=True):
         super().__init__()
         self.root = None if root in (None, "") else root
         self.cache_dir = cache_dir
-        synthetic = dict(synthetic or {})
-        unknown = set(synthetic) - set(SYNTHETIC_DEFAULTS)
-        if unknown:
-            raise ConfigError(f"data.synthetic has unknown keys {sorted(unknown)}; "
-                              f"expected a subset of {sorted(SYNTHETIC_DEFAULTS)}")
-        self.synthetic = {**SYNTHETIC_DEFAULTS, **synthetic}
+        self.synthetic = dict(synthetic)  # unknown keys: the schema, or ensure_dataset for direct callers
         self.train_hw, self.input_hw = parse_hw(train_hw, "train_hw"), parse_hw(input_hw, "input_hw")
         self.label_hw = parse_hw(label_hw, "label_hw")
         self.augment = merge_augment(augment)  # fail on config typos at construction, not in a worker
-        for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size or batch_size)):
+        for key, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size)):
             if int(value) < 1:
                 raise ConfigError(f"data.{key}={value} is invalid; expected a positive integer")
-        self.batch_size, self.eval_batch_size = int(batch_size), int(eval_batch_size or batch_size)
+        self.batch_size, self.eval_batch_size = int(batch_size), int(eval_batch_size)
         if int(num_workers) < 0:
             raise ConfigError(f"data.num_workers={num_workers} is invalid; expected 0 or more")
         self.num_workers = int(num_workers)
@@ -156,16 +134,9 @@ class CityscapesDataModule(pl.LightningDataModule):
                 raise ConfigError(f"data.{key}={value} is invalid; expected a positive number of images "
                                   "or null for all")
         self.limit_train, self.limit_val = limit_train, limit_val
-        if validate not in VALIDATE_MODES:
-            raise ConfigError(f"data.validate={validate!r} is invalid; expected one of {list(VALIDATE_MODES)}")
-        self.validate, self.test_split, self.progress = validate, test_split, progress
-        if str(label_resolution) not in LABEL_RESOLUTIONS:
-            raise ConfigError(f"data.label_resolution={label_resolution!r} is invalid; expected one of "
-                              f"{list(LABEL_RESOLUTIONS)} (full: stored ground truth, the Cityscapes benchmark; "
-                              "half: subsampled by 2, the paper; label_hw: resized to data.label_hw)")
-        self.label_resolution = str(label_resolution)
-        norm = dict(normalize or {})
-        self.mean, self.std = tuple(norm.get("mean", IMAGENET_MEAN)), tuple(norm.get("std", IMAGENET_STD))
+        self.validate, self.test_split, self.progress = str(validate), test_split, progress
+        self.label_resolution = str(label_resolution)  # a choice of data/choices.py, checked by the schema
+        self.mean, self.std = tuple(normalize["mean"]), tuple(normalize["std"])
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
         self.datasets: dict[str, CityscapesDataset] = {}
 
@@ -176,7 +147,8 @@ class CityscapesDataModule(pl.LightningDataModule):
 
     @property
     def cache_path(self) -> Path:
-        return resolve_path(self.cache_dir)
+        """`cache_dir`, or one place per user that every working dir shares (synthetic/cache.py)."""
+        return resolve_path(self.cache_dir) if self.cache_dir else default_cache_dir()
 
     @property
     def data_root(self) -> Path:
@@ -265,7 +237,8 @@ class CityscapesDataModule(pl.LightningDataModule):
 
     # ------------------------------------------------------------------------------------ class weights
     def train_histogram(self) -> np.ndarray:
-        """Pixel count per trainId over the (limited) training labels at stored resolution, cached."""
+        """Pixel count per trainId over the (limited) training labels at stored resolution, cached: what
+        `loss.weights=histogram` weighs by (data/class_weights.py)."""
         if "train" in self.datasets:
             pairs = self.datasets["train"].pairs
         else:
@@ -273,15 +246,3 @@ class CityscapesDataModule(pl.LightningDataModule):
             pairs = _limit(reader.find_pairs(self.data_root, "train"), self.limit_train)
         return reader.histogram_cached([lab for _, lab in pairs], NUM_CLASSES, LABEL_TO_TRAIN,
                                         self.cache_path / "validation")
-
-    def compute_class_weights(self, c: float = 1.02) -> torch.Tensor:
-        """ENet-style weights 1/ln(c + p) from this dataset's training label histogram (cached)."""
-        return enet_class_weights(self.train_histogram(), c)
-
-    def class_weights(self, kind: str = "enet") -> torch.Tensor:
-        """'enet': 1/ln(1.02 + p) from this dataset's train labels; 'erfnet': ERFNet's Cityscapes constants."""
-        if kind == "erfnet":
-            return torch.tensor(ERFNET_CLASS_WEIGHTS, dtype=torch.float32)
-        if kind == "enet":
-            return self.compute_class_weights()
-        raise ConfigError(f"class weights {kind!r} are unknown; expected 'enet', 'erfnet' (or no weighting)")

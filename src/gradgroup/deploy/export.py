@@ -130,12 +130,14 @@ def compare(model: nn.Module, sessions: dict, batches: Iterable, num_classes: in
     return out
 
 
-def first_images(loader, n: int) -> list[torch.Tensor]:
-    """The first `n` images of a loader's (image, target) batches, as batches."""
+def first_batches(loader, n: int | None = None) -> list[tuple]:
+    """The loader's (image, target, ...) batches up to `n` images in all (None: every batch), the last
+    batch cut to fit: the val images an export is checked on, the train images int8 is calibrated on."""
     out, count = [], 0
-    for image, *_ in loader:
-        out.append(image[: n - count])
-        count += out[-1].shape[0]
-        if count >= n:
+    for batch in loader:
+        keep = batch[0].shape[0] if n is None else min(batch[0].shape[0], n - count)
+        out.append(tuple(t[:keep] for t in batch))
+        count += keep
+        if n is not None and count >= n:
             break
     return out

@@ -15,7 +15,9 @@ argmax over classes, for eager after the logits) or ``logits``.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,7 +28,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .export import export_onnx, quantize_int8
+from .export import OPSET, export_onnx, quantize_int8
 from .rewrites import rewrite_for_inference
 
 BACKENDS = ("eager", "optimized", "compile", "onnxruntime", "onnxruntime-int8")
@@ -84,9 +86,33 @@ def _torch(module: nn.Module, channels_last: bool) -> Callable:
     return prepare
 
 
+def architecture_key(module: nn.Module, output: str) -> str:
+    """What an exported graph depends on besides its weights (which latency does not depend on): the
+    module tree, every tensor's shape, the output, the opset and the torch build."""
+    h = hashlib.sha256(f"{module!r}|{output}|{OPSET}|{torch.__version__}".encode())
+    for k, v in module.state_dict().items():
+        h.update(f"{k}:{tuple(v.shape)}:{v.dtype};".encode())
+    return h.hexdigest()[:12]
+
+
+def exported_onnx(model: nn.Module, labels: bool, workdir: Path, name: str) -> Path:
+    """`<workdir>/<name>-<architecture key>.onnx`, exported once: a file already there for the same
+    architecture (an earlier or concurrent `gradgroup-bench --prepare-only` into the same dir) is reused.
+    Written to a temporary name and renamed, so a reader never sees half a file."""
+    module, output = rewrite_for_inference(model, labels=labels), "labels" if labels else "logits"
+    path = Path(workdir) / f"{name.replace('/', '_')}-{architecture_key(module, output)}.onnx"
+    if not path.exists():
+        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.onnx")
+        try:
+            export_onnx(module, tmp, output=output)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path
+
+
 def _onnx(model: nn.Module, labels: bool, threads, workdir: Path, int8: bool, name: str) -> Callable:
-    path = workdir / f"{name.replace('/', '_')}.onnx"
-    export_onnx(rewrite_for_inference(model, labels=labels), path, output="labels" if labels else "logits")
+    path = exported_onnx(model, labels, workdir, name)
     if int8:
         # Latency does not depend on the weights or on the calibration images: random ones will do here;
         # gradgroup-export --int8 calibrates on real train images and measures the mIoU it costs.

@@ -25,28 +25,23 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_warn
 
 from ..errors import ConfigError
-from ..measure.complexity import CONVENTIONS, count_macs
+from ..measure.complexity import count_macs
 from ..models.gradual_conv import GradualPointwiseConv, gradual_convs
 from .schedules import AlphaSchedule
-
-NO_GRADUAL_CONVS = ("grouping callback enabled but model.encoder.gradual is false: the model has no "
-                    "GradualPointwiseConv to anneal. Set model.encoder.gradual=true (with block dgc or dgcs) "
-                    "or remove the grouping callback.")
-
 
 class GradualGrouping(pl.Callback):
     """Anneal alpha from 1 to 0 over `decay_epochs` (or `decay_fraction`), then hold 0 for `finetune_epochs`.
 
-    Flat keyword settings so Hydra can instantiate it; see `AlphaSchedule` for their meaning. Closed
-    choices (shape, per, convention) may come as str-valued Enum members of a structured config; they are
-    kept as their plain values (checkpoints then hold plain strings).
+    Flat keyword settings so Hydra can instantiate it; see `AlphaSchedule` for their meaning. Every one is
+    the `grouping.callback` node's (config/schema.py `GradualGroupingConfig` holds the defaults), so none
+    has a default here. Closed choices (shape, per, convention) may come as str-valued Enum members of the
+    structured config; they are kept as their plain values (checkpoints then hold plain strings).
     `input_hw=None` turns the GMACs metric off; `convention` is gradgroup.measure.complexity's.
     """
 
-    def __init__(self, decay_epochs: Optional[float] = None, decay_fraction: Optional[float] = None,
-                 finetune_epochs: int = 0, shape: str = "linear", per: str = "step", steps: int = 4,
-                 rate: float = 5.0, dense_epochs: float = 0.0,
-                 input_hw: Optional[Sequence[int]] = (512, 1024), convention: str = "exact"):
+    def __init__(self, *, decay_epochs: Optional[float], decay_fraction: Optional[float], finetune_epochs: int,
+                 shape: str, per: str, steps: int, rate: float, dense_epochs: float,
+                 input_hw: Optional[Sequence[int]], convention: str):
         super().__init__()
         shape, per, convention = (getattr(v, "value", v) for v in (shape, per, convention))
         self.schedule = AlphaSchedule(decay_epochs=decay_epochs, finetune_epochs=finetune_epochs, shape=shape,
@@ -55,10 +50,7 @@ class GradualGrouping(pl.Callback):
         if input_hw is not None:
             input_hw = tuple(int(v) for v in input_hw)
             if len(input_hw) != 2 or min(input_hw) < 1:
-                raise ConfigError(f"grouping.input_hw: expected [height, width] in pixels, got {list(input_hw)}.")
-        if convention not in CONVENTIONS:
-            raise ConfigError(f"grouping.convention: unknown MAC counting convention {convention!r}; "
-                              f"expected one of {CONVENTIONS}.")
+                raise ConfigError(f"grouping.callback.input_hw: expected [height, width] in pixels, got {list(input_hw)}.")
         self.input_hw = input_hw
         self.convention = convention
         self._decay: Optional[float] = None  # decay length in epochs, resolved for this run
@@ -69,9 +61,7 @@ class GradualGrouping(pl.Callback):
     def setup(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", stage: str) -> None:
         if stage != "fit":
             return
-        self._convs = [m for _, m in gradual_convs(pl_module)]
-        if not self._convs:
-            raise ConfigError(NO_GRADUAL_CONVS)
+        self._convs = [m for _, m in gradual_convs(pl_module)]  # a model without any: config/checks.py
         self._decay = self.schedule.decay_length(trainer.max_epochs)  # fail fast, before any data loads
         # Recounted on every fit: the callback may be reused with another model (e.g. the next phase).
         self._macs = self._count_macs(pl_module) if self.input_hw is not None else None
@@ -79,13 +69,11 @@ class GradualGrouping(pl.Callback):
     def on_train_start(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
         # A checkpoint may have replaced the schedule after setup: check it against this run too.
         self._convs = [m for _, m in gradual_convs(pl_module)]
-        if not self._convs:
-            raise ConfigError(NO_GRADUAL_CONVS)
         resolved = self.schedule.decay_length(trainer.max_epochs)
         if self._decay is None:
             self._decay = resolved
         elif self._decay + self.schedule.dense_epochs + self.schedule.finetune_epochs > trainer.max_epochs + 1e-9:
-            raise ConfigError(f"grouping: the checkpoint's decay of {self._decay} epochs plus its fine-tuning "
+            raise ConfigError(f"grouping.callback: the checkpoint's decay of {self._decay} epochs plus its fine-tuning "
                               f"no longer fits trainer.max_epochs ({trainer.max_epochs}).")
 
     def _count_macs(self, pl_module: "pl.LightningModule") -> Optional[tuple[int, int]]:

@@ -50,7 +50,7 @@ def convert_to_grouped(model: nn.Module, force: bool = False) -> nn.Module:
         raise NotGroupedYetError(
             f"cannot convert to grouped convs: {len(live)} of {len(found)} gradual convs still have alpha != 0 "
             f"(e.g. {name}: alpha={alpha:.4g}), so their cross-group weights still contribute and dropping them "
-            "would change the outputs. Train through the fine-tuning epochs (grouping.finetune_epochs > 0) or "
+            "would change the outputs. Train through the fine-tuning epochs (grouping.callback.finetune_epochs > 0) or "
             "pass force=True to drop them anyway.")
     if isinstance(model, GradualPointwiseConv):
         return to_grouped_conv(model)

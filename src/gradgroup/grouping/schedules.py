@@ -2,7 +2,7 @@
 
 The paper decreases alpha from 1 to 0 "in the initial epochs", then fine-tunes "in the last few epochs"
 with alpha = 0. The shape of the decay, whether alpha moves per step or per epoch, and the lengths are
-left open (docs/paper.md section 4), so each is a setting here (the `grouping.*` config keys):
+left open (docs/paper.md section 4), so each is a setting here (the `grouping.callback.*` config keys):
 
     alpha = 1                               for t < dense_epochs
     alpha = alpha_at((t - dense) / decay)   while decaying   (linear by default)
@@ -27,11 +27,11 @@ _EPS = 1e-9  # slack for float sums of epoch counts (e.g. a decay_fraction times
 
 def _check_shape_args(shape: str, steps: int, rate: float) -> None:
     if shape not in SHAPES:
-        raise ConfigError(f"grouping.shape: unknown alpha schedule shape {shape!r}; expected one of {SHAPES}.")
+        raise ConfigError(f"grouping.callback.shape: unknown alpha schedule shape {shape!r}; expected one of {SHAPES}.")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ConfigError(f"grouping.steps: the step schedule needs a positive integer number of steps, got {steps!r}.")
+        raise ConfigError(f"grouping.callback.steps: the step schedule needs a positive integer number of steps, got {steps!r}.")
     if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
-        raise ConfigError(f"grouping.rate: the exponential schedule needs a finite rate > 0, got {rate!r}.")
+        raise ConfigError(f"grouping.callback.rate: the exponential schedule needs a finite rate > 0, got {rate!r}.")
 
 
 def alpha_at(progress_in_decay: float, shape: str = "linear", *, steps: int = 4, rate: float = 5.0) -> float:
@@ -80,20 +80,20 @@ class AlphaSchedule:
     def __post_init__(self) -> None:
         if (self.decay_epochs is None) == (self.decay_fraction is None):
             raise ConfigError(
-                "grouping: set exactly one of grouping.decay_epochs (number of epochs over which alpha goes "
-                "from 1 to 0) or grouping.decay_fraction (that length as a fraction of the non-fine-tuning "
+                "grouping.callback: set exactly one of grouping.callback.decay_epochs (number of epochs over which alpha goes "
+                "from 1 to 0) or grouping.callback.decay_fraction (that length as a fraction of the non-fine-tuning "
                 f"epochs); got decay_epochs={self.decay_epochs!r}, decay_fraction={self.decay_fraction!r}.")
         if self.decay_epochs is not None and not _nonneg(self.decay_epochs):
-            raise ConfigError(f"grouping.decay_epochs: expected a number of epochs >= 0, got {self.decay_epochs!r}.")
+            raise ConfigError(f"grouping.callback.decay_epochs: expected a number of epochs >= 0, got {self.decay_epochs!r}.")
         if self.decay_fraction is not None and not (_nonneg(self.decay_fraction) and self.decay_fraction <= 1):
-            raise ConfigError(f"grouping.decay_fraction: expected a fraction in [0, 1], got {self.decay_fraction!r}.")
+            raise ConfigError(f"grouping.callback.decay_fraction: expected a fraction in [0, 1], got {self.decay_fraction!r}.")
         ft = self.finetune_epochs
         if isinstance(ft, bool) or not isinstance(ft, int) or ft < 0:
-            raise ConfigError(f"grouping.finetune_epochs: expected a whole number of epochs >= 0, got {ft!r}.")
+            raise ConfigError(f"grouping.callback.finetune_epochs: expected a whole number of epochs >= 0, got {ft!r}.")
         if not _nonneg(self.dense_epochs):
-            raise ConfigError(f"grouping.dense_epochs: expected a number of epochs >= 0, got {self.dense_epochs!r}.")
+            raise ConfigError(f"grouping.callback.dense_epochs: expected a number of epochs >= 0, got {self.dense_epochs!r}.")
         if self.per not in PERS:
-            raise ConfigError(f"grouping.per: alpha is updated per {PERS}, got {self.per!r}.")
+            raise ConfigError(f"grouping.callback.per: alpha is updated per {PERS}, got {self.per!r}.")
         _check_shape_args(self.shape, self.steps, self.rate)
 
     # ------------------------------------------------------------------ lengths
@@ -105,15 +105,15 @@ class AlphaSchedule:
         rest = max_epochs - self.finetune_epochs - self.dense_epochs
         if rest < -_EPS:
             raise ConfigError(
-                f"grouping.finetune_epochs ({self.finetune_epochs}) + grouping.dense_epochs ({self.dense_epochs}) "
+                f"grouping.callback.finetune_epochs ({self.finetune_epochs}) + grouping.callback.dense_epochs ({self.dense_epochs}) "
                 f"exceed trainer.max_epochs ({max_epochs}); shorten them or train longer.")
         if self.decay_fraction is not None:
             return self.decay_fraction * max(rest, 0.0)
         if self.decay_epochs > rest + _EPS:
             raise ConfigError(
-                f"grouping.decay_epochs ({self.decay_epochs}) is longer than the training allows: "
-                f"trainer.max_epochs ({max_epochs}) - grouping.finetune_epochs ({self.finetune_epochs}) - "
-                f"grouping.dense_epochs ({self.dense_epochs}) = {rest}; expected decay_epochs <= {rest}.")
+                f"grouping.callback.decay_epochs ({self.decay_epochs}) is longer than the training allows: "
+                f"trainer.max_epochs ({max_epochs}) - grouping.callback.finetune_epochs ({self.finetune_epochs}) - "
+                f"grouping.callback.dense_epochs ({self.dense_epochs}) = {rest}; expected decay_epochs <= {rest}.")
         return float(self.decay_epochs)
 
     # ------------------------------------------------------------------ alpha
@@ -123,8 +123,8 @@ class AlphaSchedule:
             return float(epoch)
         if not (isinstance(steps_per_epoch, (int, float)) and math.isfinite(steps_per_epoch) and steps_per_epoch > 0):
             raise ConfigError(
-                "grouping.per=step needs a finite number of training batches per epoch, got "
-                f"{steps_per_epoch!r} (a dataloader without a length?); use grouping.per=epoch or set "
+                "grouping.callback.per=step needs a finite number of training batches per epoch, got "
+                f"{steps_per_epoch!r} (a dataloader without a length?); use grouping.callback.per=epoch or set "
                 "trainer.limit_train_batches.")
         return epoch + step_in_epoch / steps_per_epoch
 

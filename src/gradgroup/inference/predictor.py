@@ -14,7 +14,7 @@ import torch
 
 from ..errors import ConfigError
 from ..models import ModelSpec
-from ..models.weights_file import load_weights_file
+from ..models.weights_file import load_weights_file, network_state
 
 _EXPECTED = "a run dir, a Lightning .ckpt of a run, a converted.pt or an exported .onnx"
 
@@ -32,7 +32,7 @@ def model_from_lightning(path: Path, spec_kwargs: dict) -> torch.nn.Module:
     """The network of a run's Lightning checkpoint: the training recipe (gradual convs masked) or, for a
     phase-2 or converted fit, the deployable one, whichever the state_dict fits exactly."""
     blob = load_weights_file(path, "SOURCE", _EXPECTED)
-    state = {k[len("model."):]: v for k, v in blob.get("state_dict", {}).items() if k.startswith("model.")}
+    state = network_state(blob.get("state_dict", {}))
     if not state:
         raise ConfigError(f"SOURCE: {path} has no model weights (no 'model.*' keys in its state_dict); give {_EXPECTED}.")
     spec = ModelSpec(**spec_kwargs)
@@ -59,6 +59,30 @@ def model_from_converted(path: Path) -> tuple[torch.nn.Module, dict]:
     if problem is not None:
         raise ConfigError(f"SOURCE: {path}: its state_dict does not fit its own model_kwargs ({problem}).")
     return model, spec.kwargs()
+
+
+def deployable_from_run(run_dir: Path, spec: ModelSpec) -> tuple[torch.nn.Module, Path]:
+    """The deployable network of a run (`spec`: its model recipe) with the run's trained weights, in eval
+    mode, and the file they came from: checkpoints/converted.pt, else checkpoints/last.ckpt (not for a
+    gradual model, whose deployable form only the conversion makes)."""
+    converted, last = run_dir / "checkpoints" / "converted.pt", run_dir / "checkpoints" / "last.ckpt"
+    model = spec.deployable().build()
+    if converted.is_file():
+        blob = load_weights_file(converted, "RUN_DIR", "the converted.pt a finished gradual run writes")
+        state, source = blob.get("state_dict", {}), converted
+    elif last.is_file() and not spec.has_gradual:
+        blob = load_weights_file(last, "RUN_DIR", "the last.ckpt Lightning writes")
+        state, source = network_state(blob.get("state_dict", {})), last
+    else:
+        need = "checkpoints/converted.pt (a gradual run writes it when it finishes)" if spec.has_gradual \
+            else "checkpoints/converted.pt or checkpoints/last.ckpt"
+        raise ConfigError(f"{run_dir} has no checkpoint to export: expected {need}; train to the end first "
+                          "(gradgroup-train), or export random weights with experiment=NAME")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ConfigError(f"{source} does not hold the weights of {run_dir}'s deployable model "
+                          f"(missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]}); is it this run's?")
+    return model.eval(), source
 
 
 class TorchPredictor:

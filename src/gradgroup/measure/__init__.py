@@ -4,7 +4,7 @@ Everything here takes already-built `nn.Module`s and reads no config (the librar
 build the models from experiments). It imports only `gradgroup.models`, `gradgroup.errors` and
 `gradgroup.common`. This file imports the counting only: `latency` (onnxruntime, onnx) and `step_bench`
 (a script, `python -m gradgroup.measure.step_bench`) load when imported by name, so training and the light
-commands never pay for them; `counts` measures and lays out the README's counting table.
+commands never pay for them; `counts` measures and lays out the counting table of docs/counts.md.
 """
 from .complexity import CONVENTIONS, complexity_report, count_macs, count_params
 

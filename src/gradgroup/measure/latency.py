@@ -5,7 +5,7 @@ this measures the real thing. Latency does not depend on trained weights, so cal
 deployable networks. Everything to time (every model on every backend, plus a matrix-multiply reference)
 lives in one process and is visited round by round after a warm-up, so machine noise hits all alike.
 
-Conventions, the same in the CLI, the JSON, the tables and the README:
+Conventions, the same in the CLI, the JSON, the tables and docs/deployment.md:
 - sizes are written W x H like the paper ("1024x512"); `sizes` arguments are (W, H) pairs;
 - "speedup vs ERFNet" is ERFNet's ms / the model's ms on the same backend in the same run;
 - each figure is the median of the rounds, with the interquartile range (q3 - q1) as its spread: the

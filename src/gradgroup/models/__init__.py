@@ -4,6 +4,9 @@
 The bottom layer of the package: it imports only torch and `gradgroup.errors`. Layers and blocks are built
 by kind name through the registries of `factory`; `ModelSpec` is the recipe the `model` config node makes.
 """
+# Modules whose kinds register themselves when imported (models/factory.py): a new block module gets its
+# own line here, e.g. `from . import my_block  # noqa: F401 (registers my_block)`.
+from . import blocks  # noqa: F401 (registers nonbt1d, d, dgc, dgcs)
 from .erfnet import Decoder, Encoder, SegmentationNet, build_model
 from .factory import (block_kinds, make_block, make_pointwise, pointwise_kinds, register_block,
                       register_pointwise)

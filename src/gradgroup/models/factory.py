@@ -7,12 +7,16 @@ cross-group weights are scaled by alpha. Following timm's layer and model regist
 `make_pointwise(kind, ...)` for its 1x1 convs and the encoder asks `make_block(kind, ...)` for each
 residual layer, both by name, so a config switches kinds and no ERFNet subclass exists per variant.
 
-A new kind is one decorated function, anywhere, and no other file changes:
+A new kind is one decorated function; the decorator registers it when its module is imported:
 
     @register_block("my_block")                      # then model.encoder.block=my_block
     def my_block(channels, dilation, dropout, groups, gradual, where):
         return MyBlock(channels, dilation, dropout)  # keeps [N, channels, H, W]
 
+Written in `gradgroup.models.blocks`, nothing else changes. Written in a module of its own,
+src/gradgroup/models/my_block.py, it needs one line in src/gradgroup/models/__init__.py, beside
+`from . import blocks`: `from . import my_block  # noqa: F401 (registers my_block)`; every way to a
+model (the config's `gradgroup.models.ModelSpec`, the factory itself) passes through that file.
 The pointwise kinds are registered here; the block kinds (nonbt1d, d, dgc, dgcs) beside their classes in
 `gradgroup.models.blocks`. Kinds are looked up by name: a `str`-valued Enum member (a structured
 config's closed choice) finds the kind its value names.

@@ -3,7 +3,8 @@
 Every `.ckpt` / `.pt` is read with `torch.load(weights_only=True)`, so a crafted pickle cannot run code.
 A file that is missing, truncated or not a weights file becomes one `ConfigError` naming the file, the
 config key or argument it came from, and what it should be. Training (resume, phase-1 encoders, the best
-checkpoint) and inference (eval, predict, export) both load through this one function.
+checkpoint) and inference (eval, predict, export) both load through this one function, and take the
+network's own weights out of a Lightning checkpoint with `network_state`.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 import torch
 
 from ..errors import ConfigError
+
+LIGHTNING_PREFIX = "model."  # SegmentationModule keeps the network as `self.model`
 
 
 def load_weights_file(path, key: str, expected: str) -> dict:
@@ -30,3 +33,9 @@ def load_weights_file(path, key: str, expected: str) -> dict:
     if not isinstance(blob, dict):
         raise ConfigError(f"{key}: {file} holds a {type(blob).__name__}, not a checkpoint dict; give {expected}.")
     return blob
+
+
+def network_state(state_dict: dict, prefix: str = LIGHTNING_PREFIX) -> dict:
+    """The network's weights in a Lightning checkpoint's `state_dict`: its `model.*` keys, prefix removed
+    (metric states and anything else the module holds are left out)."""
+    return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}

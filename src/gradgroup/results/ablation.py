@@ -117,7 +117,8 @@ def comparison_table(comps: list[dict]) -> list[str]:
 
 METHODS = ("Per arm: mean ± sample std over n seeds, 95% Student-t interval of the mean. Per comparison: runs "
            "paired by seed; mean of the paired differences with a 95% BCa bootstrap interval (9,999 resamples, "
-           "fixed seed); exact two-sided sign-flip permutation p (all 2^n sign patterns); Holm-adjusted p across "
+           "fixed seed; at 12 seeds it covered the true mean in about 91% of synthetic normal draws, "
+           "tests/test_stats.py, so read it with p beside it); exact two-sided sign-flip permutation p (all 2^n sign patterns); Holm-adjusted p across "
            "the comparisons of this table; arm better in: seeds where the arm won (a tie counts one half); MDE: "
            "the smallest true difference a paired t-test finds with 80% power at two-sided 0.05, from the observed "
            "spread of the differences ('-' below 6 seeds, where no sign-flip p reaches 0.05).")

@@ -7,6 +7,7 @@ from the package. A row is a plain dict with the columns of `gradgroup.results.t
 from __future__ import annotations
 
 import math
+import time
 
 
 def num(x) -> float | None:
@@ -22,6 +23,19 @@ def first_line(msg) -> str:
     """The first non-empty line of an error message (a traceback's headline), or "unknown error"."""
     lines = str(msg or "").strip().splitlines()
     return lines[0] if lines else "unknown error"
+
+
+def ago(timestamp, now: float | None = None) -> str:
+    """A Unix time as its age: "40 s ago", "12 min ago", "3.5 h ago", "2.0 days ago"; "never" for none."""
+    t = num(timestamp)
+    if t is None:
+        return "never"
+    s = max((time.time() if now is None else now) - t, 0.0)
+    if s < 60:
+        return f"{s:.0f} s ago"
+    if s < 3600:
+        return f"{s / 60:.0f} min ago"
+    return f"{s / 3600:.1f} h ago" if s < 86400 else f"{s / 86400:.1f} days ago"
 
 
 def display_label(row: dict) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..common.records import RECORD, read_record_file
 from ..errors import GradgroupError
-from .format import num
+from .format import ago, num
 
 LATENCY_FILE = "latency.json"
 
@@ -65,7 +65,7 @@ def mark_if_gone(run: dict) -> dict:
     if not _alive(pid):
         run = {**run, "status": "killed",
                "error": f"killed: process {pid} on {run['host']} is gone but its record says running "
-                        f"(last heartbeat {run.get('heartbeat')}); resume it with "
+                        f"(last heartbeat {ago(run.get('heartbeat'))}); resume it with "
                         f"ckpt_path=<run_dir>/checkpoints/last.ckpt"}
     return run
 
@@ -75,27 +75,13 @@ def is_ok(run: dict) -> bool:
     return run.get("status") == "ok" and num(run.get("miou")) is not None
 
 
-def _swap_hw(values):
-    """A legacy {"HxW": v} dict (latency.json before sizes were written W x H) as {"WxH": v}."""
-    if not isinstance(values, dict):
-        return values
-    return {"x".join(reversed(str(k).split("x"))): v for k, v in values.items()}
-
-
-def _one_backend(data: dict, backend: str | None, path, swap: bool = False) -> tuple[dict, str | None]:
-    """The flat {experiment: {...}, "_meta": {...}} of one backend of a latency.json (either shape);
-    `swap` rewrites an older flat file's "HxW" keys as "WxH" (and marks its _meta so, once)."""
-    if "by_backend" not in data:  # one backend, flat; sizes H x W unless _meta says W x H
-        meta = data.get("_meta") if isinstance(data.get("_meta"), dict) else {}
-        if backend and meta.get("backend", "eager") != backend:
-            return {}, f"note: {path} holds {meta.get('backend', 'eager')} latency only, not {backend}"
-        if swap and meta.get("size") != "WxH":
-            data = {k: ({f: _swap_hw(v) for f, v in r.items()} if isinstance(r, dict) and k != "_meta" else r)
-                    for k, r in data.items()}
-            data["_meta"] = {**meta, "size": "WxH"}
-        return data, None
+def _one_backend(data: dict, backend: str | None, path) -> tuple[dict, str | None]:
+    """The flat {experiment: {...}, "_meta": {...}} of one backend of a latency.json's content."""
+    by = data.get("by_backend")
+    if not isinstance(by, dict):
+        return {}, (f"note: ignoring {path}: not what gradgroup-bench --sweep writes (no by_backend); "
+                    "rerun gradgroup-bench --sweep")
     meta = data.get("_meta") if isinstance(data.get("_meta"), dict) else {}
-    by = data["by_backend"] if isinstance(data["by_backend"], dict) else {}
     chosen = backend or meta.get("fastest_fp32") or next(iter(by), None)
     if chosen not in by:
         return {}, f"note: {path} has no {chosen} latency (it has {sorted(by)}); choose one with --latency-backend"
@@ -104,8 +90,11 @@ def _one_backend(data: dict, backend: str | None, path, swap: bool = False) -> t
 
 
 def latency_view(data: dict, backend: str | None = None) -> dict:
-    """One backend's flat view of a latency.json's content (either shape), sizes keyed W x H."""
-    return _one_backend(data, backend, "latency.json", swap=True)[0] if isinstance(data, dict) else {}
+    """One backend's flat view, sizes keyed W x H: of a latency.json's content, or `load_latency`'s view
+    (already flat) as it is."""
+    if not isinstance(data, dict):
+        return {}
+    return _one_backend(data, backend, "latency.json")[0] if "by_backend" in data else data
 
 
 def load_latency(sweep_dirs, backend: str | None = None) -> tuple[dict, list[str]]:
@@ -113,10 +102,9 @@ def load_latency(sweep_dirs, backend: str | None = None) -> tuple[dict, list[str
 
     The file is what the benchmark measured, side by side with ERFNet in one process
     (`gradgroup-bench --sweep`): ``{"by_backend": {backend: {experiment: {"ms": {"WxH": float},
-    "iqr_ms", "speedup_vs_erfnet", "ratio_vs_erfnet", "gflops"}}}, "matmul", "_meta": {..., "fastest_fp32"}}``;
-    an older flat file (one backend, sizes "HxW") is returned as it is (`latency_view` rekeys it). `backend` None takes each file's fastest
-    fp32 backend. A later dir's entry for the same experiment wins; "_meta" is the first file's, with
-    "backend" naming the backend read.
+    "iqr_ms", "speedup_vs_erfnet", "ratio_vs_erfnet", "gflops"}}}, "matmul", "_meta": {..., "fastest_fp32"}}``.
+    `backend` None takes each file's fastest fp32 backend. A later dir's entry for the same experiment
+    wins; "_meta" is the first file's, with "backend" naming the backend read.
     """
     measured: dict = {}
     metas: list[tuple[str, dict]] = []

@@ -8,7 +8,8 @@ comparison, runs are paired by seed and d_i = A_i - B_i:
   accelerated (BCa; Efron 1987), from ``scipy.stats.bootstrap`` with 9,999 resamples drawn from a fixed
   seed (`RESAMPLING_SEED`), so a table rebuilt from the same records prints the same interval. With all d
   equal the interval is that value (BCa is undefined there). At n <= 3 a bootstrap interval is little
-  more than the range of d: read n beside it.
+  more than the range of d: read n beside it; at n = 12 it covered the true mean of synthetic normal
+  differences in about 91% of 200 draws (tests/test_stats.py), a known small-sample shortfall.
 - ``p_value``: the exact two-sided sign-flip permutation test of mean(d) = 0 (Fisher's paired
   randomisation test): under the null each d_i is as likely to have had the other sign, so p is the share
   of all 2^n sign patterns whose |sum| is at least the observed |sum|. Enumerated exactly for n <= 16

@@ -55,7 +55,7 @@ def _flat(r: dict, labels: dict) -> dict:
     paper = r.get("paper") if ok and isinstance(r.get("paper"), dict) else {}
     ious = r.get("class_iou") if ok and isinstance(r.get("class_iou"), dict) else {}
     return {"experiment": exp, "arm": r.get("arm") or "", "preset": r.get("preset") or "",
-            "status": "ok" if ok else "failed", "error": err, "seed": str(r.get("seed", "")), "config": config_of(r),
+            "status": "ok" if ok else _not_ok(r), "error": err, "seed": str(r.get("seed", "")), "config": config_of(r),
             # A failed job may lack its label; borrow the one its experiment's other seeds report.
             "table": r.get("table") or "", "label": r.get("label") or labels.get(exp, exp),
             "family": r.get("family") or "", "gmacs_convention": ok and r.get("gmacs_convention") or "",
@@ -64,8 +64,14 @@ def _flat(r: dict, labels: dict) -> dict:
             # What the mIoU was scored against (full | half | label_hw) and the W x H that gave.
             "label_resolution": _resolution(r) if ok else "",
             **{f"paper_{k}": num(paper.get(k)) for k in ("miou", "params", "gmacs")},
-            **{k: num(r.get(k)) if ok else None for k in ("miou", "params", "gmacs", "latency_ms")},
+            **{k: num(r.get(k)) if ok else None for k in ("miou", "params", "gmacs")},
+            "latency_ms": None,  # measured by gradgroup-bench --sweep into latency.json (attach_latency)
             **{"iou_" + c.replace(" ", "_"): num(v) for c, v in ious.items()}}
+
+
+def _not_ok(r: dict) -> str:
+    """A row's status when it is not ok: "not started" (planned by the sweep, never run) or "failed"."""
+    return "not started" if r.get("status") == "not started" else "failed"
 
 
 def _resolution(r: dict) -> str:
@@ -111,8 +117,8 @@ def aggregate(runs: list[dict]) -> list[dict]:
 def _name_configs(rows: list[dict]) -> None:
     """Rows of one experiment that differ in their overrides get the differing ones in their label."""
     by_exp: dict = {}
-    for r in rows:
-        by_exp.setdefault((r["experiment"], r["arm"], r["preset"], r["status"]), []).append(r)
+    for r in rows:  # failed and never-started rows too: "DG4* [model.encoder.groups=3]" says which one failed
+        by_exp.setdefault((r["experiment"], r["arm"], r["preset"]), []).append(r)
     for same in by_exp.values():
         configs = [set(r["config"].split()) for r in same]
         if len({frozenset(c) for c in configs}) < 2:
@@ -133,7 +139,7 @@ def _at(value, wh: str):
 
 
 def attach_latency(rows: list[dict], measured: dict | None) -> None:
-    """Put measured latency (latency.json's) on the rows, replacing metrics.json's, then the speedup."""
+    """Put measured latency (latency.json's) on the rows, then the speedup over ERFNet."""
     ratios = {}
     for r in rows:
         m = (measured or {}).get(r["experiment"])
@@ -151,13 +157,10 @@ def attach_latency(rows: list[dict], measured: dict | None) -> None:
 
 def latency_caption(meta: dict) -> tuple[str, ...]:
     """The lines under the table naming how latency was measured: backend, machine, statistic, warnings."""
-    if not {k: v for k, v in meta.items() if k != "size"}:
+    if not meta:
         return ()
-    if "backend" not in meta:  # an older single-backend latency.json
-        return ("Latency measured by gradgroup-bench (" +
-                ", ".join(f"{k} {v}" for k, v in meta.items() if v is not None and k != "size") + ").",)
     where = ", ".join(str(meta[k]) for k in ("cpu", "simd") if meta.get(k))
-    line = (f"Latency: backend {meta['backend']}, measured by gradgroup-bench ({where}, {meta.get('threads')} threads, "
+    line = (f"Latency: backend {meta.get('backend')}, measured by gradgroup-bench ({where}, {meta.get('threads')} threads, "
             f"batch {meta.get('batch', 1)}, {meta.get('output', 'labels')} output, median of {meta.get('rounds')} "
             f"interleaved rounds, torch {meta.get('torch')}); speedup vs ERFNet = ERFNet ms / model ms on the "
             "same backend in the same run.")
@@ -181,7 +184,7 @@ def select_best(rows: list[dict], budget_gmacs=None, budget_ms=None) -> tuple[di
     if not fitting:
         msg = f"Nothing fits the budget ({budget})"
         if budget_ms is not None and not any(num(r.get("latency_ms")) for r in ok):
-            msg += ": no latency measured (run gradgroup-bench --sweep, drop --no-latency or record latency_ms)"
+            msg += ": no latency measured (run gradgroup-bench --sweep DIR, or drop --no-latency)"
         return None, msg + "."
     best = max(fitting, key=lambda r: (r["miou"], -(num(r.get("gmacs")) or 0)))
     best["fits_budget"] = "best"
@@ -216,7 +219,7 @@ def markdown_table(rows: list[dict], notes: tuple[str, ...] = (), latency_backen
                  f(r.get("speedup_vs_erfnet"), ".2f") + ("x" if num(r.get("speedup_vs_erfnet")) else "")]
         if has_budget:
             cells.append({"best": "★ best", "yes": "yes", "no": "no"}.get(r.get("fits_budget"), ""))
-        cells.append("ok" if ok else f"failed: {r['error']}")
+        cells.append("ok" if ok else f"{r['status']}: {r['error']}")
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     scored = sorted({r.get("label_resolution") or "not recorded" for r in rows if r["status"] == "ok"})
     notes = ["", "mIoU: mean ± sample std over n seeds; 95% CI: Student-t interval of that mean; paper columns: the paper's printed numbers "
@@ -257,8 +260,8 @@ def load_results_csv(paths) -> list[dict]:
 def make_table(runs: list[dict], latency: dict | None = None, budget_gmacs=None, budget_ms=None):
     """Rows (latency and budget marks applied), the Markdown table, and the one-line budget answer.
 
-    ``latency`` is a latency.json's content (`gradgroup.results.records.load_latency`), or None to
-    keep the latency_ms that metrics.json recorded.
+    ``latency`` is a latency.json's content or `gradgroup.results.records.load_latency`'s view of it, or
+    None for a table without latency.
     """
     rows = aggregate(runs)
     measured = latency_view(latency) if latency else {}  # accepts load_latency's view or a file's content

@@ -19,6 +19,21 @@ from ..common.duration import duration
 from ..models.gradual_conv import gradual_convs
 
 
+def model_line(label: str, complexity: dict) -> str:
+    """The model's size, instead of Lightning's summary (whose FLOPs column reads 0)."""
+    h, w = complexity["input_hw"]
+    return (f"model {label}: {complexity['params']:,} params, {complexity['gmacs']:.3f} GMACs "
+            f"@ {w}x{h} ({complexity['convention']}, deployed)")
+
+
+def result_line(record: dict, path) -> str:
+    """The job's last line: its result and where the record is."""
+    arm = f" [{record['arm']}]" if record.get("arm") else ""
+    return (f"done {record['label']}{arm}: mIoU {record['miou']:.2f}  params {record['params']:,}  "
+            f"GMACs {record['gmacs']:.3f} ({record['gmacs_convention']})  in {duration(record['wall_s'])}"
+            f"  -> {path}")
+
+
 class JobConsole:
     """Prints whole lines, each with the job's prefix, flushed at once (parallel jobs share one terminal)."""
 

@@ -18,15 +18,16 @@ from typing import Any, Callable
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.plugins.environments import SLURMEnvironment
 
 from ..common.scores import class_iou_record, mean_iou
 from ..data.cityscapes import unwrap_loader_error
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from ..grouping.convert import convert_to_grouped, max_abs_output_diff
 from ..models.gradual_conv import gradual_convs
 from ..models.weights_file import load_weights_file
 from .checkpoints import AtomicCheckpointIO
-from .distributed import eval_once
+from .distributed import eval_once, single_process_images
 from .resume import RngState
 from .wandb_media import log_class_iou_table
 
@@ -51,23 +52,25 @@ class Fitter:
         # best.ckpt when val mIoU improves; last.ckpt after every epoch (ModelCheckpoint's own save_last only
         # copies a checkpoint it saves anyway, i.e. when the best improves: a kill would lose epochs).
         ckpt_dir = str(run_dir / "checkpoints")
-        callbacks = [ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/miou", mode="max"),
+        # No version counter: a rerun overwrites best.ckpt rather than writing best-v1.ckpt beside a stale one.
+        callbacks = [ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/miou", mode="max",
+                                     enable_version_counter=False),
                      ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
                                      every_n_epochs=1, enable_version_counter=False)]
         callbacks += [copy.deepcopy(cb) for cb in self.callbacks]  # fresh state for every fit
         callbacks += [RngState(), *self.run_callbacks]
-        if gradual_convs(model):
-            if self.gradual_callback is None:
-                raise ConfigError("model.encoder.gradual is true but no schedule is set: use grouping=gradual.")
+        if gradual_convs(model) and self.gradual_callback is not None:  # paired once, config/checks.py
             callbacks.append(self.gradual_callback)
         trainer = self.make_trainer(default_root_dir=str(run_dir), callbacks=callbacks,
-                                    logger=self.make_loggers(run_dir, log_suffix), plugins=[AtomicCheckpointIO()],
+                                    logger=self.make_loggers(run_dir, log_suffix),
+                                    plugins=[AtomicCheckpointIO(), *slurm_environment()],
                                     **({} if max_epochs is None else {"max_epochs": max_epochs}))
         try:
             if trainer.world_size > 1:  # DDP: loaders given directly, so the val loader counts images once
                 self.datamodule.trainer = trainer  # what Lightning attaches itself otherwise (the sampler's epoch)
                 trainer.fit(module, train_dataloaders=self.datamodule.train_dataloader(),
-                            val_dataloaders=eval_once(self.datamodule.val_dataloader()), ckpt_path=ckpt_path)
+                            val_dataloaders=eval_ddp(trainer, self.datamodule.val_dataloader(), "val"),
+                            ckpt_path=ckpt_path)
             else:
                 trainer.fit(module, datamodule=self.datamodule, ckpt_path=ckpt_path)
         except DataError as err:
@@ -98,6 +101,21 @@ class Fitter:
         return path
 
 
+def eval_ddp(trainer: pl.Trainer, loader, stage: str):
+    """Under DDP: the images one process would evaluate under `limit_<stage>_batches`, split over the ranks
+    (the limit is then spent: each rank takes all of its share)."""
+    key = f"limit_{stage}_batches"
+    shared = eval_once(loader, single_process_images(loader, getattr(trainer, key)))
+    setattr(trainer, key, 1.0)
+    return shared
+
+
+def slurm_environment() -> list:
+    """Inside a SLURM job, Lightning's SLURMEnvironment (ranks of `srun`'s tasks) with its auto-requeue off:
+    that one saves a mid-epoch checkpoint, which does not resume exactly; training/slurm.py requeues."""
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
+
+
 def convert_checked(model: torch.nn.Module, datamodule) -> tuple[torch.nn.Module, float]:
     """Gradual convs -> real grouped convs, and the max output difference on two val images."""
     images = next(iter(datamodule.val_dataloader()))[0][:2]
@@ -108,7 +126,8 @@ def convert_checked(model: torch.nn.Module, datamodule) -> tuple[torch.nn.Module
 def test_and_summarise(module, trainer: pl.Trainer, datamodule) -> dict:
     """Test on the val split (Cityscapes' test labels are not public; the paper reports val too)."""
     loader = datamodule.val_dataloader()
-    results = trainer.test(module, dataloaders=eval_once(loader) if trainer.world_size > 1 else loader, verbose=False)
+    results = trainer.test(module, dataloaders=eval_ddp(trainer, loader, "test") if trainer.world_size > 1 else loader,
+                           verbose=False)
     per_class = module.last_test_class_iou
     log_class_iou_table(trainer, module.class_names, per_class)
     test_loss = float(results[0]["test/loss"]) if results and "test/loss" in results[0] else None

@@ -1,32 +1,78 @@
-"""A run's life as its record tells it: running, then ok or failed, whatever stops it.
+"""A run's life as its record tells it: running, then ok, stopped or failed, whatever ends it.
 
-`RunLifecycle` wraps `train()` (training/run.py): it writes the first record (rank 0 only under DDP,
-training/distributed.py), turns SIGTERM/SIGINT into a non-zero exit (training/signals.py), records any
-exception as `failed` with its message, sums `wall_s` over the parts of a run resumed in place, and
-prepares an in-place resume: the checkpoint is loaded safely and checked before anything is built
-(training/checkpoints.py), the csv history is trimmed to it and then continued (training/resume.py).
+`RunLifecycle` wraps `train()` (training/run.py): it takes the run dir's lock, so one process writes a run
+dir at a time, always (a second run into it, e.g. a resumed sweep while a job of the first still trains, is
+refused naming the pid that holds it); it writes the first record (rank 0 only under DDP,
+training/distributed.py), turns SIGTERM/SIGINT into a non-zero exit and a `stopped` record
+(training/signals.py), records any other exception as `failed` with its message, sums `wall_s` over the
+parts of a run resumed in place, requeues a SLURM job on SIGUSR1 (status `requeued`, training/slurm.py),
+and prepares an in-place resume: the checkpoint is loaded safely and checked before anything is built
+(training/checkpoints.py), the csv history is trimmed to it and then continued (training/resume.py). What
+an earlier process left is tidied under the lock: temp files of writes a kill interrupted
+(`.last.ckpt.tmpNNNN`) are deleted, and a run started afresh in a used dir moves the earlier attempt's
+`checkpoints/` to `checkpoints.previous/`, so no stale best.ckpt sits beside the new run's.
 """
 from __future__ import annotations
 
 import contextlib
+import shutil
+import signal
 import time
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
+from ..common.atomic import remove_partial_writes
 from ..common.records import read_record
+from ..errors import GradgroupError
+from . import slurm
 from .checkpoints import check_resume_checkpoint
 from .distributed import is_rank_zero
 from .record import Heartbeat, base_record, write_record
-from .resume import resume_fields, trim_history
-from .signals import as_stopped, stop_on_signals
+from .resume import finished_epochs, resume_fields, trim_history
+from .signals import STOP_SIGNALS, Stopped, as_stopped, stop_on_signals
+
+LOCK = ".run.lock"  # held by the one process writing a run dir (released by the OS if it dies)
+PREVIOUS = "checkpoints.previous"  # an earlier attempt's checkpoints, kept when a run starts afresh in its dir
+
+
+def lock_run_dir(run_dir: Path) -> FileLock:
+    """The run dir's lock, taken now, or a GradgroupError naming the process that holds it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(run_dir / LOCK), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        holder = read_record(run_dir) or {}
+        pid = holder.get("pid", "?")
+        raise GradgroupError(f"run dir {run_dir} is in use by another run: pid {pid} on {holder.get('host', '?')} "
+                             f"holds its lock (its metrics.json says {holder.get('status', 'nothing yet')}). One "
+                             f"process writes a run dir at a time: wait for it to end, or stop it (kill {pid}), "
+                             "then run again.") from None
+    return lock
 
 
 class RunLifecycle:
-    def __init__(self, run_dir: Path, job: dict, ckpt_path: str | None = None):
-        self.run_dir, self.ckpt_path = Path(run_dir), ckpt_path
+    def __init__(self, run_dir: Path, job: dict, ckpt_path: str | None = None, max_requeues: int = 0):
+        self.run_dir, self.ckpt_path, self.max_requeues = Path(run_dir), ckpt_path, max_requeues
         self.writer = is_rank_zero()
+        self.lock = lock_run_dir(self.run_dir) if self.writer else None  # before anything is written
         self.previous = read_record(self.run_dir) if ckpt_path else None  # before it is overwritten
         self.record = base_record(job)
+        if self.writer:
+            self._tidy()
         self.write()
+
+    def _tidy(self) -> None:
+        """Leftovers of earlier processes in this run dir (safe: this process holds its lock)."""
+        for folder in (self.run_dir, self.run_dir / "checkpoints", self.run_dir / "phase1",
+                       self.run_dir / "phase1" / "checkpoints"):
+            remove_partial_writes(folder)
+        ckpts = self.run_dir / "checkpoints"
+        if not self.ckpt_path and ckpts.is_dir() and any(ckpts.iterdir()):
+            shutil.rmtree(self.run_dir / PREVIOUS, ignore_errors=True)
+            ckpts.rename(self.run_dir / PREVIOUS)
+            self.record["previous_checkpoints"] = PREVIOUS
 
     def write(self) -> None:
         if self.writer:
@@ -45,23 +91,50 @@ class RunLifecycle:
         ckpt = check_resume_checkpoint(self.ckpt_path)
         self.record.update(resume_fields(ckpt, self.ckpt_path, self.run_dir, self.previous))
         if self.writer:
-            trim_history(self.run_dir / "csv" / "metrics.csv", int(ckpt.get("epoch", 0)))
+            trim_history(self.run_dir / "csv" / "metrics.csv", finished_epochs(ckpt) - 1)
             self.write()
 
     @contextlib.contextmanager
     def guard(self):
         """Run the job inside: its end, however it comes, is written to the record."""
         start = time.time()
+        # SIGUSR1 (SLURM's notice) on rank 0 only: the other ranks end when SLURM requeues the job.
+        requeue_signal = (slurm.REQUEUE_SIGNAL,) if self.writer and slurm.may_requeue(self.max_requeues) else ()
         try:
-            with stop_on_signals():
+            with stop_on_signals(STOP_SIGNALS + requeue_signal):
                 self._prepare_history()
                 yield self.record
                 self.record["status"] = "ok"
         except BaseException as err:  # signals and KeyboardInterrupt too: the job did not finish
             err = as_stopped(err)
-            self.record.update(status="failed", error=f"{type(err).__name__}: {err}")
+            if isinstance(err, Stopped) and err.signum in requeue_signal:
+                err = self._requeue(slurm.Requeued(err.signum), start)
+            else:
+                self.record.update(status="stopped" if isinstance(err, Stopped) else "failed",
+                                   error=slurm.explain(err))
             raise err
         finally:
-            before = float(self.record.get("wall_s_before_resume") or 0.0)
-            self.record["wall_s"] = round(before + time.time() - start, 2)
-            self.write()
+            try:
+                self._finish(start)
+            finally:
+                if self.lock is not None:
+                    self.lock.release()
+
+    def _finish(self, start: float) -> None:
+        before = float(self.record.get("wall_s_before_resume") or 0.0)
+        self.record["wall_s"] = round(before + time.time() - start, 2)
+        self.write()
+
+    def _requeue(self, err: slurm.Requeued, start: float) -> BaseException:
+        """Record `requeued` first (SLURM terminates the job once asked, SIGTERM is ignored from here on),
+        then ask; a refusal is a failure."""
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self.record.update(status="requeued", error=f"{err}; resumes from checkpoints/last.ckpt when SLURM "
+                           "starts it again")
+        self._finish(start)
+        try:
+            slurm.requeue()
+        except RuntimeError as failure:
+            self.record.update(status="failed", error=f"{type(failure).__name__}: {failure}")
+            return failure
+        return err

@@ -1,4 +1,4 @@
-"""The LightningModule that trains any encoder/decoder variant (shared/paper.md section 5).
+"""The LightningModule that trains any encoder/decoder variant (docs/paper.md section 5).
 
 - Loss: weighted cross-entropy, ignore_index 255 (ERFNet's Cityscapes weights, histogram weights, or none).
 - Optimiser: Adam (betas 0.9/0.999, eps 1e-8, weight decay 1e-4) with ERFNet's poly schedule
@@ -68,14 +68,17 @@ class SegmentationModule(pl.LightningModule):
         logits, target = self._logits_and_target(batch)
         loss = self._loss(logits, target)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss is {loss.item()} at epoch {self.current_epoch}, "
-                                     f"step {batch_idx}: lower optim.lr or check the data")
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=target.shape[0])
+            raise FloatingPointError(f"non-finite loss: training loss is {loss.item()} at epoch {self.current_epoch + 1}"
+                                     f", step {self.global_step} (batch {batch_idx} of the epoch): lower optim.lr "
+                                     "or check the data")
+        # sync_dist: under DDP the epoch's loss is the mean over every rank's batches (a no-op in one process)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=target.shape[0],
+                 sync_dist=True)
         return loss
 
     def _eval_step(self, batch, metric, stage):
         logits, target = self._logits_and_target(batch)
-        self.log(f"{stage}/loss", self._loss(logits, target), on_epoch=True, batch_size=target.shape[0])
+        self.log(f"{stage}/loss", self._loss(logits, target), on_epoch=True, batch_size=target.shape[0], sync_dist=True)
         metric.update(logits.argmax(1), target)
 
     def validation_step(self, batch, batch_idx):
@@ -88,9 +91,12 @@ class SegmentationModule(pl.LightningModule):
         """Per-class IoU (numpy, NaN for a class in neither GT nor prediction), logged with the mIoU."""
         per_class = class_ious(metric.compute().cpu().numpy())
         metric.reset()
-        self.log(f"{stage}/miou", mean_iou(per_class), prog_bar=True)
+        # Already global: torchmetrics summed every rank's confusion counts, so every rank holds the same
+        # value; synced with max, which returns it exactly (a mean over ranks could round it).
+        same = {"sync_dist": True, "reduce_fx": "max"}
+        self.log(f"{stage}/miou", mean_iou(per_class), prog_bar=True, **same)
         for name, iou in zip(self.class_names, per_class):
-            self.log(f"{stage}/iou/{name}", float(iou) * 100)
+            self.log(f"{stage}/iou/{name}", float(iou) * 100, **same)
         return per_class
 
     def on_validation_epoch_end(self):
@@ -100,7 +106,7 @@ class SegmentationModule(pl.LightningModule):
         self.last_test_class_iou = self._log_iou(self.test_iou, "test")
 
     def on_train_epoch_start(self):
-        self.log("train/lr", self.trainer.optimizers[0].param_groups[-1]["lr"])
+        self.log("train/lr", self.trainer.optimizers[0].param_groups[-1]["lr"], sync_dist=True, reduce_fx="max")
 
     def configure_optimizers(self):
         hp = self.hparams

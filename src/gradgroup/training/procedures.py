@@ -25,11 +25,12 @@ import torch
 from ..errors import ConfigError
 from ..grouping.convert import convert_to_grouped
 from ..models import ModelSpec
-from ..models.weights_file import load_weights_file
+from ..models.weights_file import load_weights_file, network_state
 from ..common.atomic import atomic_write_text
 from .checkpoints import atomic_torch_save
 from .distributed import is_rank_zero
 from .fitter import Fitter, convert_checked, test_and_summarise
+from .record import portable
 
 
 class StandardProcedure:
@@ -104,7 +105,7 @@ class TwoPhaseProcedure:
         state = _encoder_state(encoder_model)
         if is_rank_zero():
             atomic_torch_save({"state_dict": state, "model_kwargs": spec.deployable().kwargs()}, p1_dir / "encoder.pt")
-            atomic_write_text(p1_dir / "phase1_metrics.json", json.dumps(summary, indent=2) + "\n")
+            atomic_write_text(p1_dir / "phase1_metrics.json", json.dumps(portable(summary, p1_dir), indent=2) + "\n")
         return state, summary
 
     @staticmethod
@@ -116,7 +117,7 @@ class TwoPhaseProcedure:
         state = blob.get("state_dict", blob)
         if any(k.startswith("model.encoder.") for k in state):  # a Lightning checkpoint of phase 1
             model = spec.build(encoder_only=True)
-            enc = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.encoder.")}
+            enc = {k: v for k, v in network_state(state).items() if k.startswith("encoder.")}
             try:
                 model.load_state_dict(enc, strict=True)
             except RuntimeError as err:

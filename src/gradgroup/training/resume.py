@@ -98,7 +98,8 @@ class AppendingCSVLogger(CSVLogger):
 
 
 def trim_history(csv_path: Path, last_epoch: int | None) -> None:
-    """Keep metrics.csv rows up to `last_epoch` (the checkpoint's); None (a fresh run) removes the file."""
+    """Keep metrics.csv rows up to epoch index `last_epoch` (the checkpoint's last finished one, as the
+    csv's `epoch` column counts); None (a fresh run) removes the file."""
     if not csv_path.is_file():
         return
     if last_epoch is None:
@@ -115,9 +116,18 @@ def trim_history(csv_path: Path, last_epoch: int | None) -> None:
     atomic_write_text(csv_path, out.getvalue())
 
 
+def finished_epochs(ckpt: dict) -> int:
+    """Epochs a checkpoint has behind it: Lightning's epoch progress (`epoch` is the index of the epoch a
+    checkpoint was saved in during training, but the count after the fit ended)."""
+    try:
+        return int(ckpt["loops"]["fit_loop"]["epoch_progress"]["total"]["processed"])
+    except (KeyError, TypeError, ValueError):
+        return int(ckpt.get("epoch", 0))
+
+
 def resume_fields(ckpt: dict, ckpt_path, run_dir: Path, previous: dict | None) -> dict:
     """What the record says about a resumed run; `wall_s` of the interrupted part when resumed in place."""
-    fields = {"resumed_from": str(ckpt_path), "resumed_at_epoch": int(ckpt.get("epoch", 0))}
+    fields = {"resumed_from": str(ckpt_path), "resumed_at_epoch": finished_epochs(ckpt)}
     in_place = Path(ckpt_path).resolve().is_relative_to(run_dir.resolve())
     if in_place and previous is not None:
         prior = previous.get("wall_s")

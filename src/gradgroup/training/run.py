@@ -1,6 +1,7 @@
-"""`train(cfg, run_dir)`: one experiment end to end; the only place that builds objects from a config.
+"""`train(cfg, run_dir)`: one experiment end to end, from a composed config to its metrics.json.
 
-The flow (docs/architecture.md): config -> objects (every `_target_` node instantiated here, once) ->
+The flow (docs/architecture.md): config -> objects (every `_target_` node of the run built here, once,
+with config/build.py) ->
 the procedure's fit(s) (the GradualGrouping callback anneals alpha) -> convert -> test -> metrics.json.
 Everything that can reject bad input (the model recipe, the schedule, the data root and its files) is
 built before any training, so a bad job fails in seconds. Below this module nothing reads a DictConfig.
@@ -12,36 +13,29 @@ draws the same initial weights as before (tests/test_behaviour_pins.py pins them
 from __future__ import annotations
 
 import io
+import os
 import sys
 from functools import partial
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from ..common.duration import duration
-from ..data.cityscapes import ERFNET_CLASS_WEIGHTS
+from ..config.build import build
+from ..config.checks import check_gradual_grouping, check_run_settings
+from ..config.runtime import job_overrides, multirun_runtime, sweep_name
+from ..data.class_weights import loss_class_weights
 from ..errors import ConfigError, GradgroupError
 from ..measure.complexity import complexity_report
-from .console import JobConsole
-from .distributed import resolve_sync_batchnorm
+from .console import JobConsole, model_line, result_line
+from .distributed import is_rank_zero, resolve_sync_batchnorm
+from .endings import end_line, write_traceback
 from .fitter import Fitter, test_and_summarise
 from .lifecycle import RunLifecycle
-
-
-def instantiate_checked(node: DictConfig, **kwargs):
-    """hydra.utils.instantiate, but a GradgroupError raised by the target surfaces as itself (Hydra wraps
-    it in an InstantiationException), so the record and the CLI show its message."""
-    try:
-        return instantiate(node, **kwargs)
-    except InstantiationException as err:
-        if isinstance(err.__cause__, GradgroupError):
-            raise err.__cause__ from None
-        raise
+from .signals import Stopped
+from .slurm import requeued_checkpoint
+from .wandb_run import finish_wandb, start_wandb_run
 
 
 def describe(cfg: DictConfig) -> dict:
@@ -52,67 +46,60 @@ def describe(cfg: DictConfig) -> dict:
             "gradual": bool(enc.gradual), "preset": cfg.get("preset_name"),
             "paper": OmegaConf.to_container(cfg.paper) if cfg.paper is not None else None,
             "gmacs_convention": str(cfg.complexity.convention), "input_hw": list(cfg.complexity.input_hw),
-            "overrides": job_overrides()}
-
-
-def job_overrides() -> list[str]:
-    """The job's command-line overrides (a sweep's swept values included): what makes it one row of a
-    table (results/table.py groups on them, seeds aside)."""
-    try:
-        return [str(o) for o in HydraConfig.get().overrides.task]
-    except ValueError:  # train(cfg) called outside a Hydra app (tests, notebooks)
-        return []
+            "overrides": job_overrides()}  # what makes the job one row of a table (results/table.py)
 
 
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     """Run one experiment end to end and return its metrics record (also written to metrics.json)."""
     run_dir = Path(run_dir)
-    life = RunLifecycle(run_dir, describe(cfg), cfg.ckpt_path)  # rank 0 writes the first record
-    record = life.record
-    if life.writer:
-        OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)  # a record: readable without Hydra
-    console = JobConsole(job_prefix(cfg), stream=None if life.writer else io.StringIO())  # DDP: rank 0 prints
-    console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}")
+    # A SLURM job that requeued itself (training/slurm.py) resumes from its run dir's last.ckpt.
+    ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable="phase1_epochs" not in cfg.procedure)
+    console = JobConsole(job_prefix(cfg), stream=None if is_rank_zero() else io.StringIO())  # DDP: rank 0 prints
+    record: dict = {}
     try:
-        with life.guard():  # records ok / failed (signals, NaN, crashes), wall_s summed over resumes
-            record.update(_run(cfg, run_dir, console, life))
+        life = RunLifecycle(run_dir, describe(cfg), ckpt_path, cfg.resources.max_requeues)  # rank 0 writes
+        record = life.record
+        console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}"
+                    + (f" (resuming from {ckpt_path})" if ckpt_path and not cfg.ckpt_path else ""))
+        with life.guard():  # records ok / stopped / failed (signals, NaN, crashes), wall_s summed over resumes
+            if life.writer:
+                OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)  # a record: readable without Hydra
+            record.update(_run(cfg, run_dir, console, life, ckpt_path))
+    except GradgroupError:
+        raise  # a config or data problem: the command line reports it, naming the key or file
+    except BaseException as err:  # one line for every other end; the traceback goes to the run's log
+        log = write_traceback(run_dir, err) if is_rank_zero() and not isinstance(err, Stopped) else None
+        console.say(end_line(record, err, run_dir, log))
+        raise
     finally:
         finish_wandb(record)
-    arm = f" [{record['arm']}]" if record.get("arm") else ""
-    console.say(f"done {record['label']}{arm}: mIoU {record['miou']:.2f}  params {record['params']:,}  "
-                f"GMACs {record['gmacs']:.3f} ({record['gmacs_convention']})  in {duration(record['wall_s'])}"
-                f"  -> {run_dir / 'metrics.json'}")
+    console.say(result_line(record, run_dir / "metrics.json"))
     return record
 
 
-def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle) -> dict:
+def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle, ckpt_path: str | None) -> dict:
     check_run_settings(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # the header line already names the seed
     set_threads(cfg.threads)
-    spec = instantiate_checked(cfg.model)
+    spec = build(cfg.model)
     # Counting builds the deployable model, which also rejects a bad model recipe before any data is read.
     complexity = complexity_report(spec.deployable().build(), tuple(cfg.complexity.input_hw),
                                    str(cfg.complexity.convention))
     # Instead of Lightning's model summary (off in conf/trainer/default.yaml), whose FLOPs column reads 0.
-    hw = cfg.complexity.input_hw
-    console.say(f"model {cfg.label}: {complexity['params']:,} params, {complexity['gmacs']:.3f} GMACs "
-                f"@ {hw[1]}x{hw[0]} ({cfg.complexity.convention}, deployed)")
-    gradual = instantiate_checked(cfg.grouping.callback) if cfg.grouping.callback is not None else None
-    if gradual is not None and not spec.has_gradual:
-        raise ConfigError(f"grouping=gradual: {cfg.name} has no grouped 1x1 convs to anneal (model.encoder.block="
-                          f"{cfg.model.encoder.block}, no dgc/dgcs entry in model.encoder.stages); use an "
-                          "experiment with a dgc or dgcs encoder, or grouping=none.")
-    datamodule = instantiate_checked(cfg.data)
+    console.say(model_line(cfg.label, complexity))
+    gradual = build(cfg.grouping.callback) if cfg.grouping.callback is not None else None
+    check_gradual_grouping(cfg, spec.has_gradual)
+    datamodule = build(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")  # validates the data root and every file before training starts
     bar = show_progress_bar(cfg)
-    fitter = Fitter(datamodule=datamodule, make_module=instantiate(cfg.module),
-                    make_trainer=instantiate(cfg.trainer, enable_progress_bar=bar, **trainer_overrides(cfg)),
+    fitter = Fitter(datamodule=datamodule, make_module=build(cfg.module),
+                    make_trainer=build(cfg.trainer, enable_progress_bar=bar, **trainer_overrides(cfg)),
                     make_loggers=partial(make_loggers, cfg), callbacks=make_callbacks(cfg, bar, console),
-                    gradual_callback=gradual, class_weights=class_weights(str(cfg.loss.weights), datamodule),
+                    gradual_callback=gradual, class_weights=loss_class_weights(str(cfg.loss.weights), datamodule),
                     run_callbacks=[life.heartbeat()])
-    procedure = instantiate_checked(cfg.procedure)
-    module, trainer, extra = procedure.run(spec, fitter, run_dir, ckpt_path=cfg.ckpt_path)
+    procedure = build(cfg.procedure)
+    module, trainer, extra = procedure.run(spec, fitter, run_dir, ckpt_path=ckpt_path)
     return {
         **test_and_summarise(module, trainer, datamodule),
         **datamodule.label_resolution_record("val"),  # what the mIoU was scored at (full | half | label_hw)
@@ -125,21 +112,6 @@ def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle
     }
 
 
-def check_run_settings(cfg: DictConfig) -> None:
-    """What the schema cannot type: epochs are counts >= 1 (the poly lr schedule and the alpha schedule
-    need an end, so Lightning's -1 = "forever" is refused), the seed fits numpy's seeding range."""
-    epochs = {"trainer.max_epochs": cfg.trainer.get("max_epochs")}
-    for key in ("phase1_epochs", "phase2_epochs"):
-        if key in cfg.procedure:
-            epochs[f"procedure.{key}"] = cfg.procedure[key]
-    for key, value in epochs.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{key}={value!r} is invalid; expected a whole number of epochs >= 1 (training "
-                              "schedules need an end, so -1 for 'no limit' is not supported)")
-    if not 0 <= int(cfg.seed) < 2**32:
-        raise ConfigError(f"seed={cfg.seed} is invalid; expected an integer in [0, 2**32)")
-
-
 def trainer_overrides(cfg: DictConfig) -> dict:
     """`trainer.sync_batchnorm: auto` (trainer=ddp) becomes SyncBatchNorm on GPUs only: it has no CPU kernel."""
     if "sync_batchnorm" not in cfg.trainer:
@@ -148,7 +120,10 @@ def trainer_overrides(cfg: DictConfig) -> dict:
 
 
 def set_threads(threads: int | None) -> None:
-    """Pin torch's intra-op threads for this job (e.g. 1 per job when a launcher runs 2 jobs on 2 cores)."""
+    """Pin torch's intra-op threads for this job (e.g. 1 per job when a launcher runs 2 jobs on 2 cores);
+    null: the CPUs SLURM gave each task (SLURM_CPUS_PER_TASK) inside a SLURM job, else torch's default."""
+    if threads is None:
+        threads = int(os.environ.get("SLURM_CPUS_PER_TASK") or 0) or None
     if threads is None:
         return
     if threads < 1:
@@ -156,17 +131,9 @@ def set_threads(threads: int | None) -> None:
     torch.set_num_threads(threads)
 
 
-def class_weights(kind: str, datamodule) -> torch.Tensor | None:
-    if kind == "none":
-        return None
-    if kind == "erfnet":
-        return torch.tensor(ERFNET_CLASS_WEIGHTS, dtype=torch.float32)
-    return torch.as_tensor(datamodule.compute_class_weights(), dtype=torch.float32)  # histogram
-
-
 def job_prefix(cfg: DictConfig) -> str:
     """`[<job number> <experiment>]` on every console line of a sweep's job (parallel jobs share a terminal)."""
-    hc = _multirun_hydra()
+    hc = multirun_runtime()
     if hc is None:
         return ""
     arm = f" {cfg.arm}" if cfg.arm else ""  # demo/dg4_gradual is table3/dg4 with the gradual arm
@@ -184,46 +151,19 @@ def make_callbacks(cfg: DictConfig, bar: bool = False, console: JobConsole | Non
     skip = {"console"} if bar else {"progress_bar"}
     if str(cfg.logger.wandb.mode) == "disabled":
         skip.add("wandb_media")
-    return [instantiate_checked(node, **({"console": console} if key == "console" and console else {}))
+    return [build(node, **({"console": console} if key == "console" and console else {}))
             for key, node in cfg.callbacks.items() if node is not None and key not in skip]
 
 
 def make_loggers(cfg: DictConfig, run_dir: Path, suffix: str = "") -> list:
     """CSV and wandb loggers saving under run_dir (`suffix` names a phase's version)."""
-    loggers = [instantiate(cfg.logger.csv)(str(run_dir), version=suffix)] if cfg.logger.csv is not None else []
+    loggers = [build(cfg.logger.csv)(str(run_dir), version=suffix)] if cfg.logger.csv is not None else []
     wb = cfg.logger.wandb
     if str(wb.mode) != "disabled":
-        tags = [t for t in [cfg.table, cfg.family, cfg.arm, *list(wb.tags)] if t]
-        make = instantiate(wb, mode=str(wb.mode), group=wb.group or _sweep_name(), tags=tags,
-                           name=f"{cfg.name}-seed{cfg.seed}{suffix}", job_type=cfg.table or "train")
-        # `config` is also instantiate()'s own first parameter: pass it to the partial instead.
-        logger = make(save_dir=str(run_dir), config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
-        # Lightning always passes anonymous=None to wandb.init, which wandb >= 0.22 answers with "The anonymous
-        # setting has no effect" on every run; the argument means nothing, so it is not passed.
-        logger._wandb_init.pop("anonymous", None)
-        loggers.append(logger)
+        named = {"mode": str(wb.mode), "group": wb.group or sweep_name(), "name": f"{cfg.name}-seed{cfg.seed}{suffix}",
+                 "tags": [t for t in [cfg.table, cfg.family, cfg.arm, *list(wb.tags)] if t],
+                 "job_type": cfg.table or "train"}
+        run = start_wandb_run(project=wb.project, entity=wb.entity, dir=str(run_dir), resume="allow",
+                              config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True), **named)
+        loggers.append(build(wb, **named)(save_dir=str(run_dir), experiment=run))
     return loggers
-
-
-def _multirun_hydra():
-    """Hydra's runtime config when this job is part of a multirun, else None."""
-    try:
-        hc = HydraConfig.get()
-    except ValueError:  # train(cfg) called outside a Hydra app (tests, notebooks)
-        return None
-    # mode is None in a config composed outside a Hydra app (the tests' compose_config)
-    return hc if getattr(hc.mode, "name", None) == "MULTIRUN" else None
-
-
-def _sweep_name() -> str | None:
-    hc = _multirun_hydra()
-    return None if hc is None else Path(hc.sweep.dir).name
-
-
-def finish_wandb(record: dict) -> None:
-    """Always close the job's wandb run, else a multirun merges every job into one wandb run."""
-    wandb = sys.modules.get("wandb")  # loaded by the WandbLogger; no wandb logger, nothing to close
-    if wandb is not None and wandb.run is not None:
-        summary = {k: v for k, v in record.items() if isinstance(v, (int, float, str)) and v is not None}
-        wandb.run.summary.update(summary)
-        wandb.finish(exit_code=0 if record.get("status") == "ok" else 1)

@@ -1,13 +1,16 @@
-"""SIGTERM and SIGINT end a run with a non-zero exit status and a "failed" record.
+"""SIGTERM and SIGINT end a run with a non-zero exit status and a "stopped" record.
 
 Lightning turns SIGTERM into `SIGTERMException`, a `SystemExit` with code None, i.e. exit status 0: a
 scheduler (SLURM's preemption, `kill`, a CI timeout) would see success. During a run, `Stopped`
 handlers raise `Stopped` instead, a SystemExit carrying the shell's convention 128 + signal number (143
-for SIGTERM, 130 for SIGINT), which Lightning lets through; `train()` records it as failed and re-raises.
+for SIGTERM, 130 for SIGINT), which Lightning lets through; `train()` records it as stopped and re-raises.
+A process that stops itself (training/launcher_watch.py: its sweep's launcher is gone) says why with
+`stop_self`, and the `Stopped` it raises carries that reason.
 """
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 
@@ -17,25 +20,46 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 class Stopped(SystemExit):
     """The run was stopped by a signal; `code` is 128 + the signal number."""
 
-    def __init__(self, signum: int):
+    def __init__(self, signum: int, reason: str = ""):
         super().__init__(128 + signum)
-        self.signum = signum
+        self.signum, self.reason = signum, reason
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
 
     def __str__(self) -> str:
-        return f"stopped by {signal.Signals(self.signum).name}"
+        return f"stopped by {self.signal_name}" + (f": {self.reason}" if self.reason else "")
+
+
+_REASONS: dict[int, str] = {}  # signal number -> why this process sent it to itself (stop_self)
+
+
+def stop_self(signum: int, reason: str) -> None:
+    """Send `signum` to this process; the `Stopped` it raises says `reason`."""
+    _REASONS[signum] = reason
+    os.kill(os.getpid(), signum)
+
+
+_RECEIVED: list[Stopped] = []  # the stops raised in this block: code in between may turn them into other errors
 
 
 def _raise_stopped(signum, frame):
-    raise Stopped(signum)
+    _RECEIVED.append(Stopped(signum, _REASONS.pop(signum, "")))
+    raise _RECEIVED[-1]
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 @contextlib.contextmanager
-def stop_on_signals(signums=(signal.SIGTERM, signal.SIGINT)):
+def stop_on_signals(signums=STOP_SIGNALS):
     """Within the block, the signals raise `Stopped`; handlers are restored after (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {s: signal.getsignal(s) for s in signums}
+    _RECEIVED.clear()
     for s in signums:
         signal.signal(s, _raise_stopped)
     try:
@@ -46,7 +70,11 @@ def stop_on_signals(signums=(signal.SIGTERM, signal.SIGINT)):
 
 
 def as_stopped(err: BaseException) -> BaseException:
-    """Lightning's own SIGTERM exit (code None = success) becomes a `Stopped` with status 143."""
+    """What ended a run that a signal interrupted: the `Stopped`, also when code it passed through turned
+    it into another error (a C extension's callback); Lightning's own SIGTERM exit (code None = success)
+    becomes a `Stopped` with status 143."""
     if isinstance(err, SIGTERMException):
         return Stopped(signal.SIGTERM)
+    if _RECEIVED and not isinstance(err, Stopped):
+        return _RECEIVED[-1]
     return err

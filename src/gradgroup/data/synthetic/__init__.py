@@ -8,7 +8,7 @@ accepted params. Everything else in this package (``cache``, ``generator``, ``sc
 ``canvas``) is internal.
 """
 
-from .cache import ensure_dataset
+from .cache import default_cache_dir, ensure_dataset
 from .generator import DEFAULTS
 
-__all__ = ["DEFAULTS", "ensure_dataset"]
+__all__ = ["DEFAULTS", "default_cache_dir", "ensure_dataset"]

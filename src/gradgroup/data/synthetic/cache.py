@@ -25,16 +25,26 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+from platformdirs import user_cache_dir
 
 from ...errors import DataError
 from .generator import DEFAULTS, GENERATOR_VERSION, SPLITS, generate_dataset
 
 log = logging.getLogger(__name__)
 
+CACHE_ENV = "GRADGROUP_DATA_CACHE"
 MARKER = "gradgroup_synthetic.json"  # written last: its presence means generation finished
 MANIFEST = "gradgroup_manifest.json"
 DATA_DIRS = ("leftImg8bit", "gtFine")
 DIR_MODE, FILE_MODE = 0o755, 0o644
+
+
+def default_cache_dir() -> Path:
+    """Where generated datasets live unless `data.cache_dir` says otherwise: $GRADGROUP_DATA_CACHE, else
+    the platform's per-user cache dir (platformdirs: ~/.cache/gradgroup/synthetic_cityscapes on Linux,
+    honouring $XDG_CACHE_HOME), so runs from any working dir share one generated dataset."""
+    path = os.environ.get(CACHE_ENV) or Path(user_cache_dir("gradgroup")) / "synthetic_cityscapes"
+    return Path(path).expanduser().absolute()
 
 
 def _params(**params) -> dict:

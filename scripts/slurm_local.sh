@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# A one-node SLURM cluster on this machine, for trying and testing the SLURM launcher (docs/cluster.md).
+#
+#   scripts/slurm_local.sh up      install slurm-wlm + munge if missing (apt-get), write /etc/slurm/slurm.conf
+#                                  (this host as the one node, its cores and memory), start munged, slurmctld
+#                                  and slurmd, wait until `sinfo` shows the node idle
+#   scripts/slurm_local.sh down    cancel every job, stop the three daemons (by the pids they wrote), wait
+#                                  until none is left
+#   scripts/slurm_local.sh check   exit 0 if `up` can work here, else print one line saying why (exit 3)
+#   scripts/slurm_local.sh status  sinfo and squeue
+#
+# Needs root (apt-get, daemons). A slurm.conf not written by this script is never touched: on a machine
+# that is already part of a cluster, it refuses. State, logs and the job-completion log live under
+# $GRADGROUP_SLURM_DIR (default /var/tmp/gradgroup-slurm); the job-completion log is
+# $GRADGROUP_SLURM_DIR/jobcomp.log (JobCompType=jobcomp/filetxt), read by tests/test_slurm.py.
+set -euo pipefail
+
+DIR=${GRADGROUP_SLURM_DIR:-/var/tmp/gradgroup-slurm}
+CONF=/etc/slurm/slurm.conf
+MARK="# written by gradgroup scripts/slurm_local.sh"
+MUNGE_RUN=/run/munge
+PARTITION=${GRADGROUP_SLURM_PARTITION:-local}
+
+say() { echo "slurm_local: $*"; }
+die() { echo "slurm_local: $1" >&2; exit "${2:-1}"; }
+
+# Why `up` cannot run here (one line), or nothing.
+why_not() {
+  if [ "$(id -u)" != 0 ]; then echo "not root (it installs slurm-wlm and munge and starts daemons)"; return; fi
+  if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+    command -v apt-get >/dev/null || { echo "slurm-wlm/munge are not installed and there is no apt-get"; return; }
+  fi
+  if [ -f "$CONF" ] && ! grep -qF "$MARK" "$CONF"; then
+    echo "$CONF exists and was not written by this script (this host belongs to a real cluster)"; return
+  fi
+  local pid
+  for pid in $(pidof slurmctld slurmd 2>/dev/null); do
+    grep -qx "$pid" "$DIR"/*.pid 2>/dev/null || { echo "a slurmctld/slurmd not started by this script runs (pid $pid)"; return; }
+  done
+}
+
+install_packages() {
+  command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null && return
+  say "installing slurm-wlm and munge with apt-get (once, about a minute)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+}
+
+write_conf() {
+  local host node cpus mem
+  host=$(hostname -s)
+  node=$(slurmd -C | head -1)            # NodeName=<host> CPUs=.. Boards=.. ... RealMemory=..: this machine
+  cpus=$(sed -E 's/.*CPUs=([0-9]+).*/\1/' <<<"$node")
+  mem=$(sed -E 's/.*RealMemory=([0-9]+).*/\1/' <<<"$node")
+  mkdir -p "$DIR/ctld" "$DIR/spool" /etc/slurm
+  [ -f "$DIR/jobcomp.log" ] && mv "$DIR/jobcomp.log" "$DIR/jobcomp.log.1"   # a fresh cluster, a fresh log
+  cat >"$CONF" <<EOF
+$MARK: a one-node cluster on localhost
+# (remove with scripts/slurm_local.sh down; this file is rewritten by every 'up')
+ClusterName=gradgroup
+SlurmctldHost=$host(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+# cred_expire also sets how long a requeued job waits before it starts again (default 120 s)
+AuthInfo=cred_expire=10
+StateSaveLocation=$DIR/ctld
+SlurmdSpoolDir=$DIR/spool
+SlurmctldPidFile=$DIR/slurmctld.pid
+SlurmdPidFile=$DIR/slurmd.pid
+SlurmctldLogFile=$DIR/slurmctld.log
+SlurmdLogFile=$DIR/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+MpiDefault=none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU_Memory
+# Finished jobs stay visible to squeue/scontrol for a minute; their completion is logged below for good.
+MinJobAge=60
+JobCompType=jobcomp/filetxt
+JobCompLoc=$DIR/jobcomp.log
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+# A job may requeue itself (scontrol requeue) on SIGUSR1 or preemption; the requeued job starts at once.
+JobRequeue=1
+KillWait=30
+ReturnToService=2
+SlurmdTimeout=60
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
+PartitionName=$PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP
+EOF
+  say "wrote $CONF: node $host with $cpus CPUs and $mem MB, partition $PARTITION, state in $DIR"
+}
+
+start_munge() {
+  if [ -f "$DIR/munged.pid" ] && kill -0 "$(cat "$DIR/munged.pid")" 2>/dev/null; then return; fi
+  mkdir -p "$MUNGE_RUN" && chown munge:munge "$MUNGE_RUN" && chmod 0755 "$MUNGE_RUN"
+  [ -s /etc/munge/munge.key ] || { /usr/sbin/mungekey --create >/dev/null 2>&1 || create-munge-key -f; chown munge:munge /etc/munge/munge.key; }
+  runuser -u munge -- /usr/sbin/munged --pid-file="$MUNGE_RUN/munged.pid"
+  cp "$MUNGE_RUN/munged.pid" "$DIR/munged.pid"
+}
+
+wait_idle() {
+  local i state
+  for i in $(seq 1 60); do
+    state=$(sinfo -h -N -o '%t' 2>/dev/null | head -1 || true)
+    if [ "$state" = idle ]; then say "up: $(sinfo -h -o '%P %D node(s) %c CPUs %m MB %t')"; return 0; fi
+    if [ "$state" = down ] || [ "$state" = "down*" ] || [ "$state" = drain ]; then
+      scontrol update nodename="$(hostname -s)" state=resume >/dev/null 2>&1 || true
+    fi
+    sleep 1
+  done
+  die "the node did not become idle within 60 s (sinfo: '${state:-no answer}'); logs: $DIR/slurmctld.log, $DIR/slurmd.log"
+}
+
+up() {
+  local why; why=$(why_not)
+  [ -z "$why" ] || die "cannot start a local cluster: $why" 3
+  install_packages
+  if [ -f "$DIR/slurmctld.pid" ] && kill -0 "$(cat "$DIR/slurmctld.pid")" 2>/dev/null; then
+    say "already running"; wait_idle; return
+  fi
+  write_conf
+  start_munge
+  slurmctld -c -f "$CONF"   # -c: a fresh controller, no jobs carried over from an earlier 'up'
+  slurmd -f "$CONF"
+  wait_idle
+}
+
+stop_pidfile() {  # stop_pidfile NAME: TERM the pid it wrote, then wait (KILL after 20 s)
+  local f="$DIR/$1.pid" pid i
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for i in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  fi
+  rm -f "$f"
+}
+
+down() {
+  if command -v squeue >/dev/null && [ -f "$DIR/slurmctld.pid" ] && kill -0 "$(cat "$DIR/slurmctld.pid")" 2>/dev/null; then
+    local jobs i
+    jobs=$(squeue -h -o %A 2>/dev/null || true)
+    if [ -n "$jobs" ]; then
+      say "cancelling $(wc -w <<<"$jobs") job(s)"
+      # shellcheck disable=SC2086
+      scancel $jobs 2>/dev/null || true
+      for i in $(seq 1 60); do [ -z "$(squeue -h -o %A 2>/dev/null)" ] && break; sleep 1; done
+    fi
+  fi
+  stop_pidfile slurmd
+  stop_pidfile slurmctld
+  stop_pidfile munged
+  local left; left=$(pidof slurmctld slurmd munged 2>/dev/null || true)
+  [ -z "$left" ] || die "still running after down: pid(s) $left (not started by this script?)"
+  say "down: no slurmctld, slurmd or munged left"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  check) why=$(why_not); [ -z "$why" ] || { echo "$why"; exit 3; } ;;
+  status) sinfo; squeue ;;
+  *) die "usage: $0 up|down|check|status" 2 ;;
+esac

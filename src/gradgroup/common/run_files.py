@@ -1,0 +1,33 @@
+"""Which file of a run dir stands for its weights, read from the dir itself (issue 19: a run dir stands
+alone, so a moved or copied one never reaches back to where it was trained)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def find_run_dir(path: Path) -> Path | None:
+    """The nearest folder at or up to three levels above `path` that holds a run's config.yaml."""
+    for d in [path, *list(path.parents)[:3]]:
+        if d.is_dir() and (d / "config.yaml").is_file():
+            return d
+    return None
+
+
+def own_file(run_dir: Path, recorded) -> Path | None:
+    """A path a record names, as a file of `run_dir`: relative paths (records since issue 19) are the
+    dir's; an absolute one (older records) is matched by its last parts, never trusted as it is."""
+    if not recorded:
+        return None
+    path = Path(recorded)
+    if not path.is_absolute():
+        return run_dir / path
+    tails = [Path(*path.parts[-k:]) for k in (2, 1) if len(path.parts) > k]  # checkpoints/best.ckpt, best.ckpt
+    return next((run_dir / t for t in tails if (run_dir / t).is_file()), None)
+
+
+def run_weights(run_dir: Path, record: dict) -> Path | None:
+    """The weights a run dir's test used, from the dir itself: checkpoints/converted.pt (a gradual run's
+    deployable model), else the checkpoint its record says it tested, else checkpoints/last.ckpt."""
+    candidates = [run_dir / "checkpoints" / "converted.pt", own_file(run_dir, record.get("checkpoint_used")),
+                  run_dir / "checkpoints" / "last.ckpt"]
+    return next((c for c in candidates if c is not None and c.is_file()), None)

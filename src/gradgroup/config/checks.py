@@ -1,0 +1,44 @@
+"""What the schema cannot type, checked on a composed config before anything is built.
+
+The schema (config/schema.py) rejects wrong types, unknown keys and values outside a closed choice; these
+checks hold the rules that span values: epochs are counts >= 1, the seed fits numpy's range, and gradual
+grouping comes whole (a gradual encoder and its alpha schedule, both set by `grouping=gradual`).
+"""
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+from ..errors import ConfigError
+
+
+def check_run_settings(cfg: DictConfig) -> None:
+    """Epochs are counts >= 1 (the poly lr schedule and the alpha schedule need an end, so Lightning's
+    -1 = "forever" is refused); the seed fits numpy's seeding range."""
+    epochs = {"trainer.max_epochs": cfg.trainer.get("max_epochs")}
+    for key in ("phase1_epochs", "phase2_epochs"):
+        if key in cfg.procedure:
+            epochs[f"procedure.{key}"] = cfg.procedure[key]
+    for key, value in epochs.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{key}={value!r} is invalid; expected a whole number of epochs >= 1 (training "
+                              "schedules need an end, so -1 for 'no limit' is not supported)")
+    if not 0 <= int(cfg.seed) < 2**32:
+        raise ConfigError(f"seed={cfg.seed} is invalid; expected an integer in [0, 2**32)")
+
+
+def check_gradual_grouping(cfg: DictConfig, has_gradual_convs: bool) -> None:
+    """The one check of "a gradual encoder <=> an alpha schedule" (docs/paper.md section 4).
+
+    `has_gradual_convs`: whether the model recipe builds gradual 1x1 convs (`ModelSpec.has_gradual`).
+    `grouping=gradual` sets both the schedule (`grouping.callback`) and the gradual encoder; the other
+    `grouping=` choice, `none`, sets neither."""
+    has_schedule = cfg.grouping.callback is not None
+    if has_schedule and not has_gradual_convs:
+        raise ConfigError(f"grouping=gradual: {cfg.name} has no grouped 1x1 convs to anneal (model.encoder.block="
+                          f"{cfg.model.encoder.block}, no dgc/dgcs entry in model.encoder.stages); use an experiment "
+                          "with a dgc or dgcs encoder, or grouping=none.")
+    if has_gradual_convs and not has_schedule:
+        raise ConfigError(f"{cfg.name} builds gradual 1x1 convs (model.encoder.gradual=true) but has no alpha "
+                          "schedule (grouping.callback is null): choose grouping=gradual, which sets both, or "
+                          "grouping=none to train the grouped convs grouped from the start; "
+                          "model.encoder.gradual follows the grouping= choice and is not set by hand.")

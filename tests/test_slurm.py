@@ -1,0 +1,175 @@
+"""Against a real SLURM controller: a one-node cluster on this host (scripts/slurm_local.sh), marked `slurm`.
+
+`make test-slurm` runs them (root; elsewhere one line says why not). The session fixture brings the
+cluster up and, if it did, down again. Every job goes through `hydra/launcher=slurm` as a user's sweep
+would: sbatch, an array, srun, SIGUSR1, `scontrol requeue`, SLURM's environment. Checked: the records
+(one per job, `ok`, naming their SLURM job and array task), SLURM's own job-completion log
+(jobcomp/filetxt) agreeing with them, a resumed sweep skipping what SLURM finished, a requeue on SIGUSR1
+mid-training resuming bit-exactly (same csv history and test numbers as a run never stopped), a job
+stopped at its time limit recorded as failed for that reason, and a 2-task DDP job whose ranks come from
+srun writing one record with the mIoU of a single-process evaluation.
+"""
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers import run_cli
+from test_ddp import single_process_miou  # the same job (dg4, 3 val images) evaluated in one process
+
+pytestmark = [pytest.mark.slurm, pytest.mark.filterwarnings("ignore:The `srun` command is available")]
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "slurm_local.sh"
+SLURM = ["hydra/launcher=slurm", "preset=smoke", "threads=1"]
+
+
+@pytest.fixture(scope="session")
+def jobcomp():
+    """The cluster (up for the session) and its job-completion log, as slurm.conf names it."""
+    why = subprocess.run([str(SCRIPT), "check"], capture_output=True, text=True)
+    if why.returncode != 0:
+        pytest.skip(f"no local SLURM cluster: {why.stdout.strip() or why.stderr.strip()}")
+    was_up = subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0 if _has("sinfo") else False
+    subprocess.run([str(SCRIPT), "up"], check=True)
+    conf = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, check=True).stdout
+    yield Path(re.search(r"^JobCompLoc\s*=\s*(\S+)", conf, re.M).group(1))
+    if not was_up:
+        subprocess.run([str(SCRIPT), "down"], check=True)
+
+
+def _has(cmd):
+    return any((Path(d) / cmd).is_file() for d in os.environ.get("PATH", "").split(os.pathsep))
+
+
+def completions(log: Path, slurm_job_id: str, last: str | None = None) -> list[str]:
+    """The JobState of every completion SLURM logged for a job ("<array>_<task>" or "<job>"), in order;
+    with `last`, waits up to 60 s for an entry in that state (SLURM logs a job once its processes are gone,
+    just after the sweep read the job's result)."""
+    array, _, task = slurm_job_id.partition("_")
+    deadline = time.time() + 60
+    while True:
+        states = []
+        for line in log.read_text().splitlines() if log.is_file() else []:
+            f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+            if (f.get("ArrayJobId"), f.get("ArrayTaskId")) == (array, task) or (not task and f.get("JobId") == array):
+                states.append(f["JobState"])
+        if last is None or last in states or time.time() > deadline:
+            return states
+        time.sleep(1)
+
+
+def records(sweep: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(sweep.glob("*/metrics.json"))]
+
+
+def rows(run_dir: Path):
+    keys = ("epoch", "step", "train/loss_step", "val/miou", "grouping/alpha", "test/miou")
+    return [tuple(r.get(k) for k in keys) for r in csv.DictReader((run_dir / "csv" / "metrics.csv").open())]
+
+
+def test_sweep_is_a_job_array_and_resumes_without_rerunning(jobcomp, data_cache, tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["gradgroup.cli.train", "-m", *SLURM, "experiment=table3/erfnet,table3/dg4", f"hydra.sweep.dir={sweep}"]
+    run_cli(args, data_cache, tmp_path)
+    recs = records(sweep)
+    assert [r["status"] for r in recs] == ["ok", "ok"]
+    array = recs[0]["slurm_job_id"].split("_")[0]  # one array, tasks 0 and 1
+    assert sorted(r["slurm_job_id"] for r in recs) == [f"{array}_0", f"{array}_1"]
+    for r in recs:
+        assert completions(jobcomp, r["slurm_job_id"], "COMPLETED") == ["COMPLETED"], r["slurm_job_id"]
+    table = run_cli(["gradgroup.cli.table", str(sweep), "--no-latency"], data_cache, tmp_path)
+    assert (sweep / "results.md").is_file(), table.stdout
+
+    again = run_cli([*args, "hydra.callbacks.sweep.resume=true"], data_cache, tmp_path)
+    assert "2 of 2 recorded jobs are ok and will be skipped" in again.stdout, again.stdout[-2000:]
+    logs = "".join(p.read_text() for p in (sweep / ".submitit").rglob("*_log.out"))
+    assert logs.count("already ok") == 2, logs[-2000:]  # each job of the second array skipped itself
+    assert records(sweep) == recs  # nothing ran again
+
+
+REQUEUE = ["experiment=table3/dg4", "grouping=gradual", "trainer.max_epochs=8", "trainer.limit_val_batches=2"]
+
+
+def test_sigusr1_requeues_and_resumes_exactly(jobcomp, data_cache, tmp_path):
+    whole = tmp_path / "whole"  # the same job never stopped, here without SLURM
+    run_cli(["gradgroup.cli.train", "preset=smoke", "threads=1", *REQUEUE, f"hydra.run.dir={whole}"], data_cache, tmp_path)
+
+    sweep = tmp_path / "sweep"
+    env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled"}
+    sweep_proc = subprocess.Popen([sys.executable, "-m", "gradgroup.cli.train", "-m", *SLURM, *REQUEUE,
+                                   f"hydra.sweep.dir={sweep}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+    signalled_at = _signal_mid_training(sweep, sweep_proc)
+    out, _ = sweep_proc.communicate(timeout=600)
+    assert sweep_proc.returncode == 0, out[-3000:]
+    (rec,) = records(sweep)
+    run = next(sweep.glob("0_*"))
+    assert rec["status"] == "ok" and rec["slurm_restarts"] == 1, rec
+    # in-place paths are relative to the run dir; resumed_at_epoch counts finished epochs (the index + 1)
+    assert rec["resumed_from"] == "checkpoints/last.ckpt" and rec["resumed_at_epoch"] == signalled_at + 1
+    ref = json.loads((whole / "metrics.json").read_text())
+    assert (rec["miou"], rec["test_loss"], rec["class_iou"]) == (ref["miou"], ref["test_loss"], ref["class_iou"])
+    assert rows(run) == rows(whole)  # the whole history, every number bit-identical
+    states = completions(jobcomp, rec["slurm_job_id"], "COMPLETED")
+    assert len(states) == 2 and states[-1] == "COMPLETED", states  # the requeued run's end, then the job's
+
+
+def _signal_mid_training(sweep: Path, proc) -> int:
+    """`scancel --signal=USR1` (what --signal=USR1@N sends before the limit) once an epoch's last.ckpt exists."""
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        found = list(sweep.glob("0_*/checkpoints/last.ckpt"))
+        if found:
+            epoch = torch.load(found[0], weights_only=True, map_location="cpu")["epoch"]
+            job = json.loads(next(sweep.glob("0_*/metrics.json")).read_text())["slurm_job_id"]
+            if epoch < 6:
+                subprocess.run(["scancel", "--signal=USR1", job], check=True)
+                return epoch
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the job finished (or hung) before it could be signalled mid-training")
+
+
+def test_time_limit_stops_the_job_and_says_so(jobcomp, data_cache, tmp_path):
+    """Once training runs, the job's limit is cut to 1 minute (`scontrol update`): SLURM's SIGUSR1 is ignored
+    (no requeues allowed), its SIGTERM at the limit ends the job, recorded as stopped for that reason."""
+    sweep = tmp_path / "sweep"
+    env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled"}
+    proc = subprocess.Popen([sys.executable, "-m", "gradgroup.cli.train", "-m", *SLURM, "experiment=table3/d",
+                             "trainer.max_epochs=100000", "resources.max_requeues=0", f"hydra.sweep.dir={sweep}"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not list(sweep.glob("0_*/checkpoints/last.ckpt")):
+        time.sleep(0.2)
+    job = json.loads(next(sweep.glob("0_*/metrics.json")).read_text())["slurm_job_id"]
+    subprocess.run(["scontrol", "update", f"JobId={job}", "TimeLimit=1"], check=True)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out[-3000:]  # a failed job: the sweep's exit status
+    (rec,) = records(sweep)
+    assert rec["status"] == "stopped" and f"SLURM ended job {job} at its time limit" in rec["error"], rec["error"]
+    assert completions(jobcomp, job, "TIMEOUT") == ["TIMEOUT"]
+
+
+DDP = ["experiment=table3/dg4", "data.limit_val=3", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+       "hydra.launcher.tasks_per_node=2"]
+
+
+def test_ddp_ranks_come_from_srun(jobcomp, data_cache, tmp_path, monkeypatch):
+    sweep = tmp_path / "sweep"
+    run_cli(["gradgroup.cli.train", "-m", *SLURM, *DDP, f"hydra.sweep.dir={sweep}"], data_cache, tmp_path)
+    (rec,) = records(sweep)
+    assert rec["status"] == "ok" and completions(jobcomp, rec["slurm_job_id"], "COMPLETED") == ["COMPLETED"]
+    logs = sorted((sweep / ".submitit").rglob("*_log.out"))
+    assert len(logs) == 2  # srun's two tasks, each one rank
+    text = "".join(p.read_text() for p in logs)
+    assert "global_rank=0(2)" in text and "global_rank=1(2)" in text  # SLURM's ranks, as submitit reads them
+    assert text.count("done DG4*") == 1, text[-3000:]  # rank 0 prints and writes, rank 1 does neither
+    ckpt = next(sweep.glob("0_*")) / rec["checkpoint_used"]  # relative to its run dir
+    assert rec["miou"] == pytest.approx(single_process_miou(ckpt, data_cache, monkeypatch), abs=1e-9)
+
