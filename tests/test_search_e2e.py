@@ -42,8 +42,8 @@ def test_smoke_search_killed_after_two_trials_resumes_to_exactly_four(tmp_path, 
     # remove those on that exit, so the killed search gets a temp dir of its own, under tmp_path.
     (tmp_path / "killed_tmp").mkdir()
     with open(tmp_path / "first.log", "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", *cmd], cwd=tmp_path, env={**env, "TMPDIR": str(tmp_path / "killed_tmp")}, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "-m", *cmd], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+                                env={**env, "TMPDIR": str(tmp_path / "killed_tmp")}, start_new_session=True)
         deadline = time.time() + 1800
         while len(ok_trial_dirs(sweep)) < 2 and proc.poll() is None and time.time() < deadline:
             time.sleep(1)
