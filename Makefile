@@ -63,9 +63,17 @@ SWEEP_BENCH_BACKENDS ?= --backend eager --backend onnxruntime
 # failed jobs, which otherwise stop the target with exit status 1 (cli/sweep_callbacks.py).
 SWEEP_FLAGS = $(if $(RESUME),hydra.callbacks.sweep.resume=true) $(if $(FAIL_FAST),hydra.callbacks.sweep.fail_fast=true) \
 	$(if $(ALLOW_FAILED),hydra.callbacks.sweep.allow_failed=true)
+# While the sweep trains, its models' ONNX exports (which depend on the architecture, not the weights) are
+# made at the lowest CPU priority (nice 19: they run when a core has no job, e.g. while the last job runs
+# alone), into DIR/onnx, where the bench after the sweep finds them. The sweep never waits for them: when
+# it ends the export stops, and the bench exports whatever is not there yet.
 define sweep_and_table
-	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=$(if $(RESUME),$(RESUME),multirun/$(1)/$$stamp); \
-	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name $(1) preset=$(PRESET) hydra.sweep.dir=$$dir $(LAUNCH_ARGS) $(3) $(SWEEP_FLAGS) $(ARGS) && \
+	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=$(if $(RESUME),$(RESUME),multirun/$(1)/$$stamp); mkdir -p $$dir; \
+	nice -n 19 $(VENV)/bin/gradgroup-bench --prepare-only --sweep-file sweeps/$(1).yaml --onnx-dir $$dir/onnx \
+	  --threads $(BENCH_THREADS) $(SWEEP_BENCH_BACKENDS) > $$dir/onnx-prepare.log 2>&1 & prep=$$!; \
+	$(VENV)/bin/gradgroup-train --config-dir sweeps --config-name $(1) preset=$(PRESET) hydra.sweep.dir=$$dir $(LAUNCH_ARGS) $(3) $(SWEEP_FLAGS) $(ARGS) \
+	  || { rc=$$?; kill $$prep 2>/dev/null; wait $$prep 2>/dev/null; exit $$rc; }; \
+	kill $$prep 2>/dev/null; wait $$prep 2>/dev/null; \
 	$(VENV)/bin/gradgroup-bench --sweep $$dir --size 1024x512 --threads $(BENCH_THREADS) $(SWEEP_BENCH_BACKENDS) $(BENCH_ARGS) && \
 	$(VENV)/bin/gradgroup-table $$dir $(if $(ALLOW_FAILED),--allow-failed) $(TABLE_ARGS) $(2)
 endef
