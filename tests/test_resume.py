@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import torch
 
@@ -33,12 +32,7 @@ def _rows(run_dir):
 
 
 def _kill_after_first_checkpoint(run_dir, data_cache, cwd):
-    # A process killed with SIGKILL runs no exit handler, so the temp dirs wandb made at import stay behind
-    # (nothing can remove them; issue 19 covers every end a process can see): they go to a temp dir of this
-    # test's own, not to the session's, which tests/conftest.py checks is left clean.
-    own_tmp = Path(cwd) / "killed_process_tmp"
-    own_tmp.mkdir(exist_ok=True)
-    env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled", "TMPDIR": str(own_tmp)}
+    env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled"}
     proc = subprocess.Popen([sys.executable, "-m", "gradgroup.cli.train", *ARGS, *WORKERS, f"hydra.run.dir={run_dir}"],
                             cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     last = run_dir / "checkpoints" / "last.ckpt"
