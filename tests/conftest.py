@@ -34,3 +34,15 @@ def pytest_sessionfinish(session, exitstatus):
 def data_cache(tmp_path_factory):
     """One generated dataset cache for the whole session (the datamodule caches by generator params)."""
     return tmp_path_factory.mktemp("data_cache")
+
+
+@pytest.fixture(scope="session")
+def gradual_smoke_run(data_cache, tmp_path_factory):
+    """One gradual DG4* smoke run for the session: its test used converted.pt. Tests that change a run dir
+    work on a copy of it."""
+    from helpers import run_cli
+
+    run_dir = tmp_path_factory.mktemp("gradual_smoke") / "run"
+    run_cli(["gradgroup.cli.train", "preset=smoke", "experiment=table3/dg4", "grouping=gradual",
+             f"hydra.run.dir={run_dir}"], data_cache, run_dir.parent)
+    return run_dir

@@ -142,3 +142,18 @@ def test_bench_cli_missing_optional_backend_says_how_to_get_it(monkeypatch, caps
     with pytest.raises(SystemExit) as exc:
         main(["table3/dg4", "--backend", "onnxruntime-int8"])
     assert exc.value.code == 2 and "pip install onnx onnxruntime" in capsys.readouterr().err
+
+
+def test_bench_prepare_only_builds_a_sweep_files_models_and_times_nothing(tmp_path, capsys):
+    """What `make` runs beside a sweep (Makefile, sweep_and_table): the models of the sweep file, no timing."""
+    from gradgroup.cli.bench import main
+
+    sweep_file = tmp_path / "s.yaml"
+    sweep_file.write_text("hydra:\n  sweeper:\n    params:\n      experiment: table3/dg4, demo/dg4_gradual\n")
+    main(["--prepare-only", "--sweep-file", str(sweep_file), "--sweep", str(tmp_path), "--backend", "eager"])
+    assert "prepared 3 models for eager" in capsys.readouterr().err  # ERFNet, the reference, and the two
+    assert not (tmp_path / "latency.json").exists()
+    (tmp_path / "empty.yaml").write_text("hydra: {}\n")
+    with pytest.raises(SystemExit) as e:
+        main(["--prepare-only", "--sweep-file", str(tmp_path / "empty.yaml")])
+    assert e.value.code == 2 and "lists no hydra.sweeper.params.experiment" in capsys.readouterr().err

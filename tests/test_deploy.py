@@ -167,7 +167,7 @@ def test_an_exported_architecture_is_reused_and_a_different_one_is_not(tmp_path)
 
     a = exported_onnx(net("table3/dg4"), True, tmp_path, "dg4")
     stamp = a.stat().st_mtime_ns
-    b = exported_onnx(net("table3/dg4"), True, tmp_path, "dg4")
+    b = exported_onnx(net("table3/dg4"), True, tmp_path, "dg4_gradual")  # same architecture, another name
     c = exported_onnx(net("table3/dg2"), True, tmp_path, "dg4")
     assert a == b and a.stat().st_mtime_ns == stamp
     assert c != a and c.exists()

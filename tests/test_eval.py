@@ -5,16 +5,12 @@ import json
 import pytest
 import torch
 
-from helpers import run_cli
 
 
 @pytest.fixture(scope="module")
-def smoke_run(data_cache, tmp_path_factory):
+def smoke_run(gradual_smoke_run):
     """A gradual DG4* smoke run: its test used converted.pt, so eval's run-dir path loads the converted model."""
-    run_dir = tmp_path_factory.mktemp("eval") / "run"
-    run_cli(["gradgroup.cli.train", "preset=smoke", "experiment=table3/dg4", "grouping=gradual",
-             f"hydra.run.dir={run_dir}"], data_cache, run_dir.parent)
-    return run_dir
+    return gradual_smoke_run
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,13 @@ import shutil
 import pytest
 
 from gradgroup.common.run_files import run_weights
-from helpers import run_cli
 
 
 @pytest.fixture(scope="module")
-def original(data_cache, tmp_path_factory):
+def original(gradual_smoke_run, tmp_path_factory):
+    """A private copy of the session's gradual smoke run, which the test then deletes."""
     run_dir = tmp_path_factory.mktemp("copy") / "original"
-    run_cli(["gradgroup.cli.train", "preset=smoke", "experiment=table3/dg4", "grouping=gradual",
-             f"hydra.run.dir={run_dir}"], data_cache, run_dir.parent)
+    shutil.copytree(gradual_smoke_run, run_dir)
     return run_dir
 
 

@@ -4,6 +4,11 @@ side, as a speedup over ERFNet on the same backend.
     gradgroup-bench EXPERIMENT... [--backend B]... [--size WxH]... [--rounds N] [--threads N] [--json]
     gradgroup-bench --sweep DIR [EXPERIMENT...] [--backend B]... [--out FILE]
     gradgroup-bench --profile EXPERIMENT --backend B [--size WxH]
+    gradgroup-bench --prepare-only --sweep-file sweeps/demo.yaml --onnx-dir DIR/onnx
+
+ONNX backends export each architecture once into --onnx-dir (with --sweep: DIR/onnx) and reuse it, so
+`--prepare-only` can export a sweep's models while the sweep trains (the demo runs it at the lowest CPU
+priority, on a core its jobs leave idle) and the timing after it starts at once.
 
 The paper's "5X runtime" (Vallurupalli et al., CVPR-W 2018; docs/paper.md section 5) is a FLOPs ratio;
 this times the deployable networks (gradual convs already real grouped convs), freshly built from each
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -53,9 +59,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's default)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--onnx-dir", metavar="DIR", help="where ONNX backends keep one export per architecture, "
+                   "reused when present (default: DIR/onnx with --sweep DIR, else a temporary dir)")
+    p.add_argument("--prepare-only", action="store_true", help="build and export the models, time nothing")
+    p.add_argument("--sweep-file", metavar="YAML", help="also the experiments a sweep file of sweeps/ lists "
+                   "(hydra.sweeper.params.experiment)")
     args = p.parse_args(argv)
-    if not args.experiments and not args.sweep and not args.profile:
-        p.error("name at least one EXPERIMENT, a sweep dir with --sweep DIR, or --profile EXPERIMENT")
+    if not args.experiments and not args.sweep and not args.profile and not args.sweep_file:
+        p.error("name at least one EXPERIMENT, a sweep dir with --sweep DIR, a --sweep-file, or --profile EXPERIMENT")
     return args
 
 
@@ -69,6 +80,19 @@ def sweep_experiments(sweep_dir: str) -> list[str]:
     if not names:
         fail(f"no finished job (status ok) in {sweep_dir}: nothing to benchmark", PROG)
     return names
+
+
+def sweep_file_experiments(path: str) -> list[str]:
+    """The experiments a sweep file of sweeps/ lists (its hydra.sweeper.params.experiment)."""
+    from omegaconf import OmegaConf
+
+    try:
+        listed = OmegaConf.select(OmegaConf.load(path), "hydra.sweeper.params.experiment")
+    except OSError as e:
+        raise ConfigError(f"--sweep-file {path}: cannot read it ({e.strerror})") from e
+    if not listed:
+        raise ConfigError(f"--sweep-file {path} lists no hydra.sweeper.params.experiment")
+    return [e.strip() for e in str(listed).split(",") if e.strip()]
 
 
 def build_deployable(experiment: str):
@@ -123,19 +147,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.profile:
         return _profile(args)
-    from ..deploy.runtimes import FP32_BACKENDS, prepare_backend  # torch only past --help
-    from ..measure.latency import REFERENCE, markdown, measure_latency, single_backend, size_key
-    from ..measure.complexity import count_macs
+    from ..deploy.runtimes import prepare_backend  # torch only past --help
+    from ..measure.latency import REFERENCE
 
     backends, sizes = _backends(args), _sizes(args)
     names = [e.split("=", 1)[1] if e.startswith("experiment=") else e for e in args.experiments]
-    if args.sweep:
+    if args.sweep_file:
+        names += sweep_file_experiments(args.sweep_file)
+    if args.sweep and not args.prepare_only:
         names += sweep_experiments(args.sweep)
     names = list(dict.fromkeys([REFERENCE, *names]))
     models = {name: build_deployable(name) for name in names}
+    with tempfile.TemporaryDirectory(prefix="gradgroup-onnx-") as tmp:
+        onnx_dir = args.onnx_dir or (str(Path(args.sweep) / "onnx") if args.sweep else tmp)
+        prepared = {b: {n: prepare_backend(m, b, n, args.output, args.threads, onnx_dir) for n, m in models.items()}
+                    for b in backends}
+        if args.prepare_only:
+            print(f"prepared {len(models)} models for {', '.join(backends)} in {onnx_dir}", file=sys.stderr)
+            return
+        _time_and_report(args, prepared, models, sizes, backends)
+
+
+def _time_and_report(args, prepared, models, sizes, backends) -> None:
+    from ..deploy.runtimes import FP32_BACKENDS
+    from ..measure.complexity import count_macs
+    from ..measure.latency import REFERENCE, markdown, measure_latency, single_backend, size_key
+
     macs = {n: {size_key(w, h): count_macs(m, (h, w)) for w, h in sizes} for n, m in models.items()}
-    prepared = {b: {n: prepare_backend(m, b, n, args.output, args.threads) for n, m in models.items()}
-                for b in backends}
     res = measure_latency(prepared, sizes, args.rounds, args.warmup, args.threads, macs, reference=REFERENCE)
     from ..measure.roofline import add_roofline  # each model's roofline bound and the fraction of it reached
     add_roofline(res, models, sizes)

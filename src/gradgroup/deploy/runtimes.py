@@ -97,10 +97,13 @@ def architecture_key(module: nn.Module, output: str) -> str:
 
 def exported_onnx(model: nn.Module, labels: bool, workdir: Path, name: str) -> Path:
     """`<workdir>/<name>-<architecture key>.onnx`, exported once: a file already there for the same
-    architecture (an earlier or concurrent `gradgroup-bench --prepare-only` into the same dir) is reused.
+    architecture (under any experiment's name, e.g. from an earlier `gradgroup-bench --prepare-only` into
+    the same dir) is reused.
     Written to a temporary name and renamed, so a reader never sees half a file."""
     module, output = rewrite_for_inference(model, labels=labels), "labels" if labels else "logits"
-    path = Path(workdir) / f"{name.replace('/', '_')}-{architecture_key(module, output)}.onnx"
+    key = architecture_key(module, output)
+    same = sorted(Path(workdir).glob(f"*-{key}.onnx"))  # another experiment of the same architecture
+    path = same[0] if same else Path(workdir) / f"{name.replace('/', '_')}-{key}.onnx"
     if not path.exists():
         tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.onnx")
         try:
