@@ -157,3 +157,18 @@ def test_bench_prepare_only_builds_a_sweep_files_models_and_times_nothing(tmp_pa
     with pytest.raises(SystemExit) as e:
         main(["--prepare-only", "--sweep-file", str(tmp_path / "empty.yaml")])
     assert e.value.code == 2 and "lists no hydra.sweeper.params.experiment" in capsys.readouterr().err
+
+
+def test_bench_prepare_only_exports_onnx_files_and_opens_no_runtime_session(tmp_path, capsys, monkeypatch):
+    """The exports are what the bench after a sweep reuses; a runtime session there would be CPU spent
+    beside the sweep's jobs for nothing (it is created again when the bench times)."""
+    from gradgroup.cli.bench import main
+    from gradgroup.deploy import runtimes
+
+    def no_session(*a, **k):
+        raise AssertionError("--prepare-only opened an ONNX Runtime session")
+
+    monkeypatch.setattr(runtimes, "ort_session", no_session)
+    main(["table3/dg4", "--prepare-only", "--onnx-dir", str(tmp_path), "--backend", "onnxruntime"])
+    assert "prepared 2 models for onnxruntime" in capsys.readouterr().err
+    assert len(list(tmp_path.glob("*.onnx"))) == 2  # ERFNet (the reference) and DG4*, one file each

@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.profile:
         return _profile(args)
-    from ..deploy.runtimes import prepare_backend  # torch only past --help
+    from ..deploy.runtimes import export_for_backend, prepare_backend  # torch only past --help
     from ..measure.latency import REFERENCE
 
     backends, sizes = _backends(args), _sizes(args)
@@ -160,11 +160,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     models = {name: build_deployable(name) for name in names}
     with tempfile.TemporaryDirectory(prefix="gradgroup-onnx-") as tmp:
         onnx_dir = args.onnx_dir or (str(Path(args.sweep) / "onnx") if args.sweep else tmp)
-        prepared = {b: {n: prepare_backend(m, b, n, args.output, args.threads, onnx_dir) for n, m in models.items()}
-                    for b in backends}
-        if args.prepare_only:
+        if args.prepare_only:  # the exports only: no runtime session, nothing timed
+            for b in backends:
+                for n, m in models.items():
+                    export_for_backend(m, b, n, args.output, onnx_dir)
             print(f"prepared {len(models)} models for {', '.join(backends)} in {onnx_dir}", file=sys.stderr)
             return
+        prepared = {b: {n: prepare_backend(m, b, n, args.output, args.threads, onnx_dir) for n, m in models.items()}
+                    for b in backends}
         _time_and_report(args, prepared, models, sizes, backends)
 
 

@@ -129,6 +129,18 @@ def _onnx(model: nn.Module, labels: bool, threads, workdir: Path, int8: bool, na
     return prepare
 
 
+def export_for_backend(model: nn.Module, backend: str, name: str, output: str, workdir) -> Path | None:
+    """Only the file an ONNX backend will run, exported into `workdir` (`exported_onnx`); no session is
+    created and nothing is timed (`gradgroup-bench --prepare-only` runs this while a sweep trains).
+    None for backends that run the model in PyTorch; int8 quantizes when it is timed."""
+    check_backend(backend)
+    if output not in OUTPUTS:
+        raise ConfigError(f"--output {output!r} is unknown; expected one of {OUTPUTS}")
+    if not backend.startswith("onnxruntime"):
+        return None
+    return exported_onnx(model.eval(), output == "labels", Path(workdir), name)
+
+
 def prepare_backend(model: nn.Module, backend: str, name: str = "model", output: str = "labels",
                     threads: int | None = None, workdir=None, channels_last: bool = False) -> Callable:
     """`prepare(W, H) -> run()` of an eval-mode deployable `model` on `backend` (see module doc).
