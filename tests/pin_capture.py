@@ -50,7 +50,7 @@ def capture_training(cfg, run_dir, monkeypatch) -> dict:
         loss = step(self, batch, batch_idx)
         if len(seen["losses"]) < STEPS:
             seen["batches"].append(batch_fingerprint(*batch))
-            seen["losses"].append(float(loss))
+            seen["losses"].append(float(loss.detach()))
         return loss
 
     monkeypatch.setattr(SegmentationModule, "training_step", observed_step)
