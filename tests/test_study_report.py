@@ -67,7 +67,8 @@ def test_verdicts_state_the_interval_or_the_detectable_size():
     null = verdict(base | {"mean_diff": 0.1, "ci_low": -0.6, "ci_high": 0.8, "p_value": 0.8, "p_holm": 1.0})
     assert "no detectable effect:" in null and "±0.9 mIoU" in null and "[-0.6, +0.8]" in null
     alone = verdict(base | {"p_value": 0.04, "p_holm": 0.3})  # below 0.05 alone, not across the family
-    assert "no detectable effect after Holm's adjustment:" in alone and "p = 0.04 (Holm 0.3)" in alone
+    assert "p = 0.04 (Holm 0.3)" in alone and "gradual ahead at p < 0.05 alone, not after Holm's" in alone
+    assert "no detectable effect" not in alone and "12 seeds allow is 0.00049" in alone
     tiny = verdict(base | {"p_value": 0.0004, "p_holm": 0.004})
     assert "p < 0.001 (Holm 0.004)" in tiny and "p = <" not in tiny
 

@@ -95,6 +95,12 @@ def p_text(p) -> str:
     return "-" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3g}")
 
 
+def p_is(p) -> str:
+    """`p = 0.04`, or `p < 0.001` where p_text gives a bound: p in a sentence or a plot label."""
+    text = p_text(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def arm_table(rows: list[dict]) -> list[str]:
     lines = ["| arm | G | epochs | n | mIoU (mean ± std) | 95% CI (t) |", "|---|---|---|---|---|---|"]
     for r in rows:

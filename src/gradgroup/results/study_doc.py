@@ -4,14 +4,15 @@
 sub-dir each); this page is built from their metrics.json files alone (what ran, on how many seeds, how
 long each part took) plus the machine description the command line hands in. One verdict sentence per
 comparison, stated with its interval; a comparison whose Holm-adjusted p is not below 0.05 is reported
-as "no detectable effect" together with the effect this many seeds would have detected.
+as "ahead at p < 0.05 alone" when its own p is, else as "no detectable effect" together with the effect
+this many seeds would have detected.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
 
-from .ablation import METHODS, arm_rows, arm_table, cells, comparison_table, failed_line, p_text
+from .ablation import METHODS, arm_rows, arm_table, cells, comparison_table, failed_line, p_is, p_text
 from .format import ci_cell, num
 
 SIGNIFICANCE = 0.05
@@ -46,25 +47,23 @@ def _minutes(seconds) -> str:
     return "-" if seconds is None else f"{seconds / 60:.1f} min"
 
 
-def _p_is(p) -> str:
-    """`p = 0.04`, or `p < 0.001` where p_text gives a bound."""
-    text = p_text(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
-
-
 def verdict(c: dict) -> str:
     """One sentence: the difference with its interval, p, Holm's p and n; the detectable size when none."""
     where = f"{c['arm']} − {c['baseline']} at G = {c['groups']}, {_epochs(c['epochs'])}"
     ci = ci_cell(c["ci_low"], c["ci_high"], signed=True, digits=1, missing="(no interval at n = 1)")
-    stat = f"{c['mean_diff']:+.1f} mIoU {ci}, {_p_is(c['p_value'])} (Holm {p_text(c['p_holm'])}), n = {c['n']}"
+    stat = f"{c['mean_diff']:+.1f} mIoU {ci}, {p_is(c['p_value'])} (Holm {p_text(c['p_holm'])}), n = {c['n']}"
     if c["p_holm"] is not None and c["p_holm"] < SIGNIFICANCE:
         better = c["arm"] if c["mean_diff"] > 0 else c["baseline"]
         return f"{where}: {stat}; {better} is better."
     if c["mde"] is None:
         return (f"{where}: {stat}; no detectable effect, and none could be detected: below 6 paired seeds no "
                 "sign-flip p reaches 0.05.")
-    alone = (" after Holm's adjustment" if c["p_value"] is not None and c["p_value"] < SIGNIFICANCE else "")
-    return (f"{where}: {stat}; no detectable effect{alone}: with this n and spread a true difference of "
+    if c["p_value"] is not None and c["p_value"] < SIGNIFICANCE:
+        ahead = c["arm"] if c["mean_diff"] > 0 else c["baseline"]
+        return (f"{where}: {stat}; {ahead} ahead at p < {SIGNIFICANCE} alone, not after Holm's adjustment across "
+                f"the study's comparisons (the smallest sign-flip p {c['n']} seeds allow is "
+                f"{2 / 2 ** c['n']:.2g}).")
+    return (f"{where}: {stat}; no detectable effect: with this n and spread a true difference of "
             f"±{c['mde']:.1f} mIoU would be found 4 times in 5.")
 
 

@@ -14,7 +14,7 @@ import math
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure  # object API + Agg canvas: no pyplot global state, no display
 
-from .ablation import ARM_ORDER, p_text
+from .ablation import ARM_ORDER, p_is, p_text
 
 COLORS = {arm: f"C{i}" for i, arm in enumerate(ARM_ORDER)}
 COLORS["dense"] = "0.45"
@@ -45,7 +45,7 @@ def plot_forest(comps: list[dict], path) -> Figure:
     ax.set_xlabel("paired difference in test mIoU (arm − baseline, points), mean and 95% BCa bootstrap interval")
     ax.grid(True, axis="x", alpha=0.3)
     right = ax.secondary_yaxis("right")
-    right.set_yticks(ys, [f"p = {p_text(c['p_value'])}, Holm {p_text(c['p_holm'])}" for c in comps])
+    right.set_yticks(ys, [f"{p_is(c['p_value'])}, Holm {p_text(c['p_holm'])}" for c in comps])
     right.tick_params(length=0)
     ax.set_title("Does the schedule matter? Paired by seed")
     if path is not None:
