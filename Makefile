@@ -181,7 +181,7 @@ bench-latency: install ## batch-1 latency at 1024x512 of the Table 3/4 models vs
 # On an AVX-512 host the pins run a second time with torch's AVX2 kernels forced, so a change that holds on
 # one kernel family only fails here, not on a user's machine (tests/test_behaviour_pins.py says what is pinned).
 AVX2_KERNELS := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
-test: install ## the test suite (under 15 minutes on 2 cores), and the pins with AVX2 kernels on AVX-512 hosts
+test: install ## the test suite (about 18 min on 2 AVX2 cores), and the pins with AVX2 kernels on AVX-512 hosts
 	$(PY) -m pytest -q
 	@if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then echo "pins again with torch's AVX2 kernels forced ($(AVX2_KERNELS))"; \
 	  $(AVX2_KERNELS) $(PY) -m pytest -q -p no:cacheprovider tests/test_behaviour_pins.py; \
