@@ -80,7 +80,7 @@ endef
 
 demo: install ## the trade-off demo: ERFNet, D*, DG4* direct and gradual at the quick preset, table + pareto.png
 	@last=$$(ls -td multirun/demo/*/ 2>/dev/null | head -1); \
-	if [ -n "$$last" ] && [ -f "$$last/results.md" ]; then \
+	if [ -n "$$last" ] && [ -f "$$last/results.md" ] && grep -qx "preset_name: $(PRESET)" "$$last/multirun.yaml"; then \
 	  s=$$(( $$(stat -c %Y "$$last/results.md") - $$(stat -c %Y "$$last/multirun.yaml") )); \
 	  echo "demo: 4 jobs, 2 at a time; estimate ~$$(( (s + 59) / 60 )) min (the last demo here, $$last, took $$((s / 60))m$$((s % 60))s)"; \
 	elif grep -qw avx512f /proc/cpuinfo 2>/dev/null; then \

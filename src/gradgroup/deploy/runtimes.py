@@ -129,13 +129,17 @@ def _onnx(model: nn.Module, labels: bool, threads, workdir: Path, int8: bool, na
     return prepare
 
 
+def _check(backend: str, output: str) -> None:
+    check_backend(backend)
+    if output not in OUTPUTS:
+        raise ConfigError(f"--output {output!r} is unknown; expected one of {OUTPUTS}")
+
+
 def export_for_backend(model: nn.Module, backend: str, name: str, output: str, workdir) -> Path | None:
     """Only the file an ONNX backend will run, exported into `workdir` (`exported_onnx`); no session is
     created and nothing is timed (`gradgroup-bench --prepare-only` runs this while a sweep trains).
     None for backends that run the model in PyTorch; int8 quantizes when it is timed."""
-    check_backend(backend)
-    if output not in OUTPUTS:
-        raise ConfigError(f"--output {output!r} is unknown; expected one of {OUTPUTS}")
+    _check(backend, output)
     if not backend.startswith("onnxruntime"):
         return None
     return exported_onnx(model.eval(), output == "labels", Path(workdir), name)
@@ -148,9 +152,7 @@ def prepare_backend(model: nn.Module, backend: str, name: str = "model", output:
     ONNX backends write their model files under `workdir` (default: a temporary dir kept for the
     process); `threads` fixes ONNX Runtime's intra-op threads (torch's are set by the caller).
     """
-    check_backend(backend)
-    if output not in OUTPUTS:
-        raise ConfigError(f"--output {output!r} is unknown; expected one of {OUTPUTS}")
+    _check(backend, output)
     labels = output == "labels"
     model = model.eval()
     if backend == "eager":
