@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from .format import display_label, gmacs_header, num
+from .plot_labels import place_labels
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
@@ -67,9 +68,6 @@ def plot_pareto(rows: list[dict], path=None, budget_gmacs=None, budget_ms=None):
                 ax.errorbar([r[xkey] for r in s], [100 - r["miou"] for r in s],
                             yerr=[num(r.get("miou_std")) or 0 for r in s], color=colors[name],
                             marker=markers[name], ms=7, lw=1.5, capsize=3, label=name)
-        for r in pts:
-            ax.annotate(display_label(r), (r[xkey], 100 - r["miou"]), textcoords="offset points",
-                        xytext=(5, 5), fontsize=7, color="0.25")
         xy = [(r[xkey], 100 - r["miou"]) for r in pts]
         front = [xy[i] for i in pareto_front(xy)]
         # Dashed staircase = the best error reachable at each cost; ringed points lie on it.
@@ -84,6 +82,7 @@ def plot_pareto(rows: list[dict], path=None, budget_gmacs=None, budget_ms=None):
         if best:
             ax.scatter([best[0][xkey]], [100 - best[0]["miou"]], marker="*", s=420, color="gold",
                        edgecolors="k", zorder=6, label="best within budget")
+        place_labels(ax, [(r[xkey], 100 - r["miou"], display_label(r)) for r in pts], color="0.25")
         ax.set_title("Error vs compute (paper Fig. 4)" if xkey == "gmacs" else "Error vs measured latency")
     # One legend outside both panels: the left panel has every series (all ok rows have GMACs).
     handles = {l: h for ax in axes for h, l in zip(*ax.get_legend_handles_labels())}

@@ -2,7 +2,8 @@
 
 Left: mIoU against measured latency. Grey dots are the trials as the search saw them (one seed each);
 coloured points are the confirmed rows (mean over the confirmation seeds, 95% t interval as error bar):
-circles the searched placements, squares the paper's rows, each labelled; the dashed staircase joins the
+circles the searched placements, squares the paper's rows, each labelled (placed so labels do not
+cover each other, results/plot_labels.py); the interval is clipped to [0, 100]; the dashed staircase joins the
 final front (drawn from the confirmed means). Right: the same confirmed rows against GMACs, the paper's
 axis. Object API with the Agg canvas (no pyplot state, no display), like results/pareto.py.
 """
@@ -11,11 +12,15 @@ from __future__ import annotations
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .plot_labels import place_labels
+
 
 def _err(r: dict) -> list[list[float]]:
+    """The 95% t interval as error bar lengths, clipped to mIoU's range [0, 100]: with n = 2 the t
+    interval is wide enough to reach below 0, which no mIoU can."""
     if r.get("ci_low") is None:
         return [[0.0], [0.0]]
-    return [[r["mean"] - r["ci_low"]], [r["ci_high"] - r["mean"]]]
+    return [[r["mean"] - max(r["ci_low"], 0.0)], [min(r["ci_high"], 100.0) - r["mean"]]]
 
 
 def plot_search(trials: list[dict], rows: list[dict], path=None, title: str = "", budget_ms=None) -> Figure:
@@ -39,7 +44,6 @@ def plot_search(trials: list[dict], rows: list[dict], path=None, title: str = ""
             panel.errorbar([r[xkey]], [r["mean"]], yerr=_err(r), marker="s" if paper else "o", ms=8, capsize=3,
                            color="C1" if paper else ("C0" if r["front"] else "C2"), zorder=4,
                            mec="k" if r["front"] else None)
-            panel.annotate(r["label"], (r[xkey], r["mean"]), textcoords="offset points", xytext=(6, 5), fontsize=7)
         panel.set_xlabel(xlabel)
         panel.set_ylabel("val mIoU (%)")
         panel.grid(True, alpha=0.3)
@@ -54,7 +58,10 @@ def plot_search(trials: list[dict], rows: list[dict], path=None, title: str = ""
         ax.axvline(budget_ms, color="C3", ls=":", label=f"latency budget ({budget_ms:g} ms)")
     ax.set_title("mIoU vs measured latency (upper left is better)")
     ax2.set_title("confirmed rows vs GMACs")
-    ax.legend(fontsize=8, loc="lower right")
+    # Below both panels, so it never covers a point (constrained layout makes the room).
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="outside lower center", ncols=6)
+    for panel, xkey in [(ax, "latency_ms"), (ax2, "gmacs")]:
+        place_labels(panel, [(r[xkey], r["mean"], r["label"]) for r in shown if r.get(xkey) is not None])
     if title:
         fig.suptitle(title, fontsize=11)
     if path is not None:
