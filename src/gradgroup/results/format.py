@@ -43,6 +43,11 @@ def display_label(row: dict) -> str:
     return row["label"] + (f" [{row['arm']}]" if row.get("arm") else "")
 
 
+def md_row(cells) -> str:
+    """One Markdown table row; a `|` inside a cell (the search's labels, DG4S|D|DG2) is escaped."""
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
 def pm(mean, std, sep: str = "±", digits: int = 2) -> str:
     """ "mean ± std", or just the mean when there is no spread (a single seed)."""
     s = num(std)

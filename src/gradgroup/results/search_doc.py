@@ -78,7 +78,7 @@ def document(sweep_dir, data: dict, rows: list[dict], sweeper: dict, command: st
 
 USAGE = """## Running a search
 
-- `make search` (quick preset, 12 epochs per job, `N_TRIALS=10`, 2 jobs at a time); `make search PRESET=smoke N_TRIALS=4` checks the
+- `make search` (quick preset, 12 epochs per job, `N_TRIALS=16`, 2 jobs at a time); `make search PRESET=smoke N_TRIALS=4` checks the
   pipeline in minutes. The target runs the search, the confirmation (`hydra.sweeper.mode=confirm`), the cost
   model check (`gradgroup-roofline`), `gradgroup-table` and `gradgroup-search report` on one dir.
 - Resume: rerun the same command with `SEARCH_DIR=<dir>` (or `hydra.sweep.dir=<dir>`): finished trials are

@@ -7,7 +7,7 @@ Each confirmed row's mIoU is the mean over the confirmation seeds with its 95% S
 (results/stats.py); the final front is the non-dominated set of those means against measured latency
 (results/pareto.py). A searched placement dominates a paper row when its mean mIoU is at least the row's
 at no more latency, one of the two strictly; the paired mIoU difference over the shared seeds, with its
-bootstrap interval, says how sure that is.
+Student-t interval and sign-flip p, says how sure that is.
 """
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from pathlib import Path
 
 from ..common.records import RECORD, read_record_file
 from .pareto import pareto_front
-from .stats import compare, describe
+from .ablation import p_text
+from .format import md_row
+from .stats import ALPHA as SIGNIFICANCE, compare, describe, paired, min_seeds_for, smallest_p
 
 VERDICT_ROWS = ("DG4*-proposed", "D*-proposed")
 
@@ -72,16 +74,32 @@ def dominates(a: dict, b: dict) -> bool:
         (a["mean"] > b["mean"] or a["latency_ms"] < b["latency_ms"])
 
 
+def paired_t(arm: dict, base: dict) -> dict:
+    """stats.compare, with the Student-t interval of the paired differences in place of the bootstrap one:
+    at the 3 seeds a confirmation runs, a bootstrap interval is little more than the range of the
+    differences (results/stats.py), which reads as more certain than 3 seeds are."""
+    c = compare(arm, base)
+    _, d = paired(arm, base)
+    if d.size >= 2:
+        t = describe(d)
+        c.update(ci_low=t["ci_low"], ci_high=t["ci_high"])
+    return c
+
+
 def verdicts(rows: list[dict], paper_labels=VERDICT_ROWS) -> list[dict]:
-    """For each paper row named: the searched rows that dominate it, each with the paired mIoU difference."""
+    """For each paper row named: every confirmed searched row beside it, with the paired mIoU difference
+    (searched - paper, over the shared seeds), the latency ratio and whether it dominates by the means;
+    `dominated_by` lists those that do."""
     out = []
     for label in paper_labels:
         paper = next((r for r in rows if r["source"] == "paper" and r["label"] == label), None)
         if paper is None:
             continue
-        winners = [{**r, "diff": compare(r["per_seed"], paper["per_seed"])}
-                   for r in rows if r["source"] == "search" and dominates(r, paper)]
-        out.append({"paper": paper, "dominated_by": winners})
+        compared = [{**r, "diff": paired_t(r["per_seed"], paper["per_seed"]), "dominates": dominates(r, paper),
+                     "latency_ratio": (r["latency_ms"] / paper["latency_ms"]
+                                       if r.get("latency_ms") and paper.get("latency_ms") else None)}
+                    for r in rows if r["source"] == "search"]
+        out.append({"paper": paper, "compared": compared, "dominated_by": [c for c in compared if c["dominates"]]})
     return out
 
 
@@ -105,29 +123,42 @@ def front_table(rows: list[dict], backend: str = "", size: str = "") -> str:
     for r in sorted(rows, key=lambda r: (not r["front"], r["latency_ms"] or 0)):
         mark = "front" if r["front"] else ""
         src = "" if r["source"] == "search" else " (paper)"
-        body.append(f"| {mark} | {r['label']}{src} | {r['words']} | {_ci(r)} | {_f(r['params'], ',')} | "
-                    f"{_f(r['gmacs'], '.3f')} | {_f(r['latency_ms'], '.1f')} | {_f(r['speedup'], '.2f')}x | "
-                    f"{_f(r['roofline_fraction'], '.0%')} |")
+        body.append(md_row([mark, r["label"] + src, r["words"], _ci(r), _f(r["params"], ","), _f(r["gmacs"], ".3f"),
+                            _f(r["latency_ms"], ".1f"), _f(r["speedup"], ".2f") + "x",
+                            _f(r["roofline_fraction"], ".0%")]))
     return "\n".join(head + body)
 
 
 def verdict_text(rows: list[dict]) -> str:
-    lines = []
+    """Per paper row: the verdict by the means, then every searched row beside it with its paired
+    difference, interval and p, and what the number of seeds lets those p-values say."""
+    lines, ns = [], set()
     for v in verdicts(rows):
         p = v["paper"]
         what = f"**{p['label']}** ({_ci(p)} mIoU, {_f(p['latency_ms'], '.1f')} ms)"
-        if not v["dominated_by"]:
-            lines.append(f"- {what}: no searched placement dominates it on this backend.")
+        winners = ", ".join(w["label"] for w in v["dominated_by"])
+        lines.append(f"- {what}: " + (f"dominated (by the means) by {winners}." if winners else
+                                      "no searched placement dominates it on this backend."))
+        if not v["compared"]:
             continue
-        lines.append(f"- {what} is dominated by:")
-        for w in v["dominated_by"]:
-            d = w["diff"]
+        lines += ["", f"  | searched placement | latency ms (x {p['label']}'s) | mIoU - {p['label']}, paired "
+                      "[95% t CI] | p (seeds) | dominates |", "  |---|---|---|---|---|"]
+        for c in sorted(v["compared"], key=lambda c: c["latency_ms"] or 0):
+            d = c["diff"]
+            ns.add(d["n"])
             ci = "" if d["ci_low"] is None else f" [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]"
-            lines.append(f"  - {w['label']} ({w['words']}): {_ci(w)} mIoU at {w['latency_ms']:.1f} ms; paired "
-                         f"difference {d['mean_diff']:+.2f} mIoU{ci} over {d['n']} seeds, sign-flip p = "
-                         f"{d['p_value']:.2g}" + (" (the interval includes 0: not a sure win)"
-                                                  if d["ci_low"] is not None and d["ci_low"] <= 0 else ""))
-    return "\n".join(lines) or "- no paper row named DG4*-proposed or D*-proposed was confirmed."
+            lines.append("  " + md_row([c["label"], f"{_f(c['latency_ms'], '.1f')} ({_f(c['latency_ratio'], '.2f')}x)",
+                                        _f(d["mean_diff"], "+.2f") + ci, f"{p_text(d['p_value'])} ({d['n']})",
+                                        "yes" if c["dominates"] else "no"]))
+        lines.append("")
+    if not lines:
+        return "- no paper row named DG4*-proposed or D*-proposed was confirmed."
+    if ns and max(ns) > 0 and smallest_p(max(ns)) >= SIGNIFICANCE:
+        lines.append(f"With {max(ns)} paired seeds the smallest sign-flip p is {smallest_p(max(ns)):.2g}, so no "
+                     f"difference above can reach p < {SIGNIFICANCE}: \"dominates\" compares means, and the "
+                     "intervals say how far each could be from zero. A significance claim needs at least "
+                     f"{min_seeds_for(SIGNIFICANCE)} confirmation seeds (`hydra.sweeper.confirm.seeds`).")
+    return "\n".join(lines).rstrip()
 
 
 def trial_summary(trials: list[dict]) -> dict:

@@ -68,6 +68,19 @@ def sign_flip_p(diffs: Sequence[float]) -> float:
     return (1 + hits) / (1 + MONTE_CARLO_PATTERNS)
 
 
+def smallest_p(n: int) -> float:
+    """The smallest two-sided sign-flip p that n paired seeds can give: 2 / 2^n (all differences one way)."""
+    return 2.0 / 2 ** n if n > 0 else 1.0
+
+
+def min_seeds_for(alpha: float = ALPHA) -> int:
+    """The fewest paired seeds whose smallest sign-flip p is below alpha (6 at 0.05)."""
+    n = 1
+    while smallest_p(n) >= alpha:
+        n += 1
+    return n
+
+
 def bootstrap_ci(diffs: Sequence[float], level: float = LEVEL) -> tuple[float, float] | tuple[None, None]:
     """BCa bootstrap interval of the mean of `diffs` (fixed resampling seed); None, None for n < 2."""
     d = np.asarray(diffs, dtype=float)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from .ablation import METHODS, arm_rows, arm_table, cells, comparison_table, failed_line, p_is, p_text
 from .format import ci_cell, num
-
-SIGNIFICANCE = 0.05
+from .stats import ALPHA as SIGNIFICANCE, smallest_p
 
 
 def part_times(runs: list[dict], study_dir) -> list[dict]:
@@ -62,7 +61,7 @@ def verdict(c: dict) -> str:
         ahead = c["arm"] if c["mean_diff"] > 0 else c["baseline"]
         return (f"{where}: {stat}; {ahead} ahead at p < {SIGNIFICANCE} alone, not after Holm's adjustment across "
                 f"the study's comparisons (the smallest sign-flip p {c['n']} seeds allow is "
-                f"{2 / 2 ** c['n']:.2g}).")
+                f"{smallest_p(c['n']):.2g}).")
     return (f"{where}: {stat}; no detectable effect: with this n and spread a true difference of "
             f"±{c['mde']:.1f} mIoU would be found 4 times in 5.")
 

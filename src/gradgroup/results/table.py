@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .format import ci_cell, display_label, first_line, gmacs_header, num, pm
+from .format import ci_cell, display_label, first_line, gmacs_header, md_row, num, pm
 from .records import is_ok, latency_view
 from .stats import t_interval
 
@@ -220,7 +220,7 @@ def markdown_table(rows: list[dict], notes: tuple[str, ...] = (), latency_backen
         if has_budget:
             cells.append({"best": "★ best", "yes": "yes", "no": "no"}.get(r.get("fits_budget"), ""))
         cells.append("ok" if ok else f"{r['status']}: {r['error']}")
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append(md_row(cells))
     scored = sorted({r.get("label_resolution") or "not recorded" for r in rows if r["status"] == "ok"})
     notes = ["", "mIoU: mean ± sample std over n seeds; 95% CI: Student-t interval of that mean; paper columns: the paper's printed numbers "
              "(Tables 3-5, Cityscapes val, ground truth subsampled by 2). Failed jobs are listed with the first "
