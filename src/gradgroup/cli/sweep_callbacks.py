@@ -17,12 +17,16 @@ inherit (`GRADGROUP_SWEEP_LAUNCHER_PID`), and each job stops itself when that pr
 (training/launcher_watch.py), so a killed sweep leaves no job training on.
 
 The verdict comes from the jobs' metrics.json files (results/records.py), which every launcher's workers
-write; `main()` in cli/train.py turns it into the exit status. Hydra turns an exception raised in a
+write; `main()` in cli/train.py turns it into the exit status. It covers every run dir under the sweep dir,
+unless the sweeper narrows it with `judge_only`: the placement search keeps its trials and its
+confirmation runs (`confirm/`) in one dir, and each mode answers for its own jobs only, so a confirmation
+job killed mid-run does not fail the search's resume, nor a failed trial the confirmation. Hydra turns an exception raised in a
 callback into a warning, so a refusal here exits directly (status 2, cli/report.py).
 """
 from __future__ import annotations
 
 import os
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,13 @@ from .report import fail
 
 EXIT_STATUS = {"code": 0}  # read by cli/train.py main() after Hydra returns
 LAUNCHER_ENV = "GRADGROUP_SWEEP_LAUNCHER_PID"
+VERDICT_SCOPE = {"glob": None}  # run dirs (relative to the sweep dir) the verdict covers; None: all
+
+
+def judge_only(pattern: str | None) -> None:
+    """Make this process's sweep verdict cover only the run dirs matching `pattern` (fnmatch, relative to
+    the sweep dir, e.g. "confirm/*"); None covers all. Called by a sweeper before it launches."""
+    VERDICT_SCOPE["glob"] = pattern
 
 
 def launcher_pid() -> int | None:
@@ -71,7 +82,9 @@ class SweepGuard(Callback):
                   flush=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        runs = _records(Path(str(config.hydra.sweep.dir)))
+        sweep_dir, pattern = Path(str(config.hydra.sweep.dir)), VERDICT_SCOPE["glob"]
+        runs = [r for r in _records(sweep_dir)
+                if pattern is None or fnmatch(Path(r["_path"]).parent.relative_to(sweep_dir).as_posix(), pattern)]
         bad = [r for r in runs if not is_ok(r)]
         if bad and not self.allow_failed:
             EXIT_STATUS["code"] = 1

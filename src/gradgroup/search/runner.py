@@ -28,6 +28,7 @@ from .space import Point, Space
 from .study import Owner, set_budget_excess, trained
 
 TRIALS_FILE = "trials.json"
+TRIAL_GLOB = "trial[0-9]*"  # the run dirs of the trials (Pending.subdir), for the sweep verdict
 
 
 @dataclass
@@ -59,7 +60,7 @@ class Pending:
 
     @property
     def subdir(self) -> str:
-        return f"trial{self.number:03d}_{self.point.slug}_seed{self.seed}"
+        return f"trial{self.number:03d}_{self.point.slug}_seed{self.seed}"  # matches TRIAL_GLOB
 
 
 def model_of(cfg) -> ModelSpec:

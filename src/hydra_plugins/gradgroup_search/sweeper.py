@@ -63,9 +63,10 @@ class SearchSweeper(Sweeper):
         self.job_idx += len(batch)
 
     def sweep(self, arguments: List[str]) -> Any:
-        from gradgroup.search.confirm import confirm_jobs
+        from gradgroup.cli.sweep_callbacks import judge_only
+        from gradgroup.search.confirm import CONFIRM_DIR, confirm_jobs
         from gradgroup.search.cost import LatencyCache
-        from gradgroup.search.runner import Budget, SearchRun, export_trials
+        from gradgroup.search.runner import TRIAL_GLOB, Budget, SearchRun, export_trials
         from gradgroup.search.study import make_sampler, open_study
 
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
@@ -84,6 +85,8 @@ class SearchSweeper(Sweeper):
         cache = LatencyCache(sweep_dir, **self.latency)
         print(f"search: {self.mode} in {sweep_dir} ({self.space.size} architectures in the space, "
               f"{self.sampler_name}, {batch} trained at a time)", flush=True)
+        # The sweep's exit status answers for this mode's jobs: the trials, or the confirmation's runs.
+        judge_only(f"{CONFIRM_DIR}/*" if self.mode == "confirm" else TRIAL_GLOB)
         if self.mode == "search":
             SearchRun(sweep_dir, self.space, study, cache, self._compose, self._launch, self.n_trials, batch,
                       Budget(**self.budget), fixed, log=lambda m: print(m, flush=True)).run()
