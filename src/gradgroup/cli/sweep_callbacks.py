@@ -39,13 +39,25 @@ from .report import fail
 
 EXIT_STATUS = {"code": 0}  # read by cli/train.py main() after Hydra returns
 LAUNCHER_ENV = "GRADGROUP_SWEEP_LAUNCHER_PID"
-VERDICT_SCOPE = {"glob": None}  # run dirs (relative to the sweep dir) the verdict covers; None: all
+SCOPE_ENV = "GRADGROUP_SWEEP_SCOPE"  # run dirs (fnmatch, relative to the sweep dir) the sweep answers for
 
 
 def judge_only(pattern: str | None) -> None:
-    """Make this process's sweep verdict cover only the run dirs matching `pattern` (fnmatch, relative to
-    the sweep dir, e.g. "confirm/*"); None covers all. Called by a sweeper before it launches."""
-    VERDICT_SCOPE["glob"] = pattern
+    """Make this sweep's verdict and progress counts cover only the run dirs matching `pattern` (fnmatch,
+    relative to the sweep dir, e.g. "confirm/*"); None covers all. Called by a sweeper before it launches;
+    set in the environment, so the workers that print progress lines (joblib) count the same runs."""
+    if pattern is None:
+        os.environ.pop(SCOPE_ENV, None)
+    else:
+        os.environ[SCOPE_ENV] = pattern
+
+
+def in_scope(runs: list[dict], sweep_dir: Path) -> list[dict]:
+    """The records (results/records.load_runs) of the run dirs this sweep answers for (see judge_only)."""
+    pattern = os.environ.get(SCOPE_ENV)
+    if not pattern:
+        return runs
+    return [r for r in runs if fnmatch(Path(r["_path"]).parent.relative_to(sweep_dir).as_posix(), pattern)]
 
 
 def launcher_pid() -> int | None:
@@ -82,9 +94,8 @@ class SweepGuard(Callback):
                   flush=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_dir, pattern = Path(str(config.hydra.sweep.dir)), VERDICT_SCOPE["glob"]
-        runs = [r for r in _records(sweep_dir)
-                if pattern is None or fnmatch(Path(r["_path"]).parent.relative_to(sweep_dir).as_posix(), pattern)]
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        runs = in_scope(_records(sweep_dir), sweep_dir)
         bad = [r for r in runs if not is_ok(r)]
         if bad and not self.allow_failed:
             EXIT_STATUS["code"] = 1

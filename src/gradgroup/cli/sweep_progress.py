@@ -8,7 +8,8 @@ the end: the totals, the command that builds the table (the Makefile runs it its
 
 The counts come from the jobs' metrics.json files (via results/records.py), not from this process:
 under the joblib and submitit launchers `on_job_end` runs in the worker that ran the job, and the files
-are the one thing all workers see. Light: no torch, so `gradgroup-train --help` stays fast.
+are the one thing all workers see; a sweeper that narrows its verdict (cli/sweep_callbacks.judge_only)
+narrows these counts too. Light: no torch, so `gradgroup-train --help` stays fast.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..common.duration import duration
 from ..errors import GradgroupError
 from ..results.records import load_runs
+from .sweep_callbacks import in_scope
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
@@ -96,7 +98,7 @@ class SweepProgress(Callback):
 
     def _runs(self) -> list[dict]:
         try:
-            return load_runs([self.sweep_dir]) if self.sweep_dir is not None else []
+            return in_scope(load_runs([self.sweep_dir]), self.sweep_dir) if self.sweep_dir is not None else []
         except GradgroupError:  # no metrics.json yet (every job so far failed before writing one)
             return []
 
