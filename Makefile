@@ -182,8 +182,11 @@ bench-latency: install ## batch-1 latency at 1024x512 of the Table 3/4 models vs
 # On an AVX-512 host the pins run a second time with torch's AVX2 kernels forced, so a change that holds on
 # one kernel family only fails here, not on a user's machine (tests/test_behaviour_pins.py says what is pinned).
 AVX2_KERNELS := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
-test: install ## the test suite (about 18 min on 2 AVX2 cores), and the pins with AVX2 kernels on AVX-512 hosts
-	$(PY) -m pytest -q
+# pytest-xdist runs the suite TEST_WORKERS tests at a time (most of a test's time is a subprocess importing torch
+# and Lightning, or waiting on one); TEST_WORKERS=0 runs it in one process. --durations lists the slowest tests.
+TEST_WORKERS ?= 2
+test: install ## the test suite (TEST_WORKERS at a time), and the pins with AVX2 kernels on AVX-512 hosts
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15
 	@if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then echo "pins again with torch's AVX2 kernels forced ($(AVX2_KERNELS))"; \
 	  $(AVX2_KERNELS) $(PY) -m pytest -q -p no:cacheprovider tests/test_behaviour_pins.py; \
 	else echo "no AVX-512 on this host: the pins above already ran on AVX2 kernels"; fi
