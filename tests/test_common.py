@@ -29,3 +29,18 @@ def test_the_record_reader_tells_a_missing_or_broken_record_from_a_good_one(tmp_
     assert read_record(tmp_path) == {"status": "ok", "miou": 41.5}
     assert json.loads((tmp_path / RECORD).read_text())["status"] == "ok"
     assert [p.name for p in tmp_path.iterdir()] == [RECORD]  # no temp file left behind
+
+
+def test_a_published_page_carries_its_pictures_beside_it(tmp_path):
+    from gradgroup.common.atomic import publish_page
+
+    run = tmp_path / "multirun" / "search"
+    run.mkdir(parents=True)
+    (run / "search_pareto.png").write_bytes(b"\x89PNG pareto")
+    (run / "optuna_pareto.png").write_bytes(b"\x89PNG optuna")
+    page = tmp_path / "docs" / "search.md"
+    publish_page("![a](search_pareto.png)\n![b](search_optuna_pareto.png)\n", page,
+                 {run / "search_pareto.png": "search_pareto.png", run / "optuna_pareto.png": "search_optuna_pareto.png"})
+    assert page.read_text() == "![a](search_pareto.png)\n![b](search_optuna_pareto.png)\n"
+    assert (page.parent / "search_optuna_pareto.png").read_bytes() == b"\x89PNG optuna"
+    assert sorted(p.name for p in page.parent.iterdir()) == ["search.md", "search_optuna_pareto.png", "search_pareto.png"]

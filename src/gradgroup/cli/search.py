@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from omegaconf import OmegaConf
 
-from ..common.atomic import atomic_write_json, atomic_write_text
+from ..common.atomic import atomic_write_json, atomic_write_text, publish_page
 from ..results.records import load_runs
 from ..results.search_doc import document
 from ..results.search_plot import plot_search
@@ -108,14 +106,13 @@ def report(args) -> None:
     print(verdict_text(rows))
     print(f"wrote {d / 'front.md'}, {d / 'search_pareto.png'}, {d / 'search.md'}" +
           (f", {', '.join(images[1:])}" if images[1:] else ""), file=sys.stderr)
-    if args.publish:
+    if args.publish:  # the pictures go beside the page: a search dir (multirun/) is not part of the repo
         out = Path(args.publish)
-        rel = os.path.relpath(d, out.parent)
-        for name in images:
-            page = page.replace(f"]({name})", f"]({rel}/{name})")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out, page)
-        print(f"published {out}", file=sys.stderr)
+        names = {name: name if name.startswith(out.stem + "_") else f"{out.stem}_{name}" for name in images}
+        for name, dest in names.items():
+            page = page.replace(f"]({name})", f"]({dest})")
+        publish_page(page, out, {d / name: dest for name, dest in names.items()})
+        print(f"published {out} and {', '.join(names.values())} beside it", file=sys.stderr)
 
 
 @reports_user_errors(PROG)

@@ -16,11 +16,11 @@ import datetime
 import importlib.metadata
 import json
 import os
-import shutil
 import sys
 from collections import defaultdict
 from pathlib import Path
 
+from ..common.atomic import publish_page
 from ..measure.latency import cpu_description
 from ..results.ablation import ablation_arm, ablation_groups, arm_rows, as_records, cells, comparisons, summarise
 from ..results.history import curves
@@ -51,13 +51,6 @@ def _curve_keys(runs: list[dict]) -> dict:
     return by_key
 
 
-def write_page(text: str, page: Path, pngs: dict, src_names: dict) -> None:
-    page.parent.mkdir(parents=True, exist_ok=True)
-    for key, src in pngs.items():
-        shutil.copyfile(src, page.parent / src_names[key])
-    page.write_text(text, encoding="utf-8")
-
-
 @reports_user_errors(PROG)
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog=PROG, description="Report of the gradual grouping study (make study).")
@@ -85,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.publish:
         target = Path(args.publish)
         names = {k: f"{target.stem}_{k}.png" for k in pngs}
-        write_page(study_markdown(runs, comps, out, forest_png=names["forest"], curves_png=names["curves"], **kw),
-                   target, pngs, names)
+        publish_page(study_markdown(runs, comps, out, forest_png=names["forest"], curves_png=names["curves"], **kw),
+                     target, {src: names[key] for key, src in pngs.items()})
         written.append(target)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")

@@ -18,7 +18,7 @@ inherit (`GRADGROUP_SWEEP_LAUNCHER_PID`), and each job stops itself when that pr
 
 The verdict comes from the jobs' metrics.json files (results/records.py), which every launcher's workers
 write; `main()` in cli/train.py turns it into the exit status. It covers every run dir under the sweep dir,
-unless the sweeper narrows it with `judge_only`: the placement search keeps its trials and its
+unless the sweeper narrows it with `config/runtime.judge_only`: the placement search keeps its trials and its
 confirmation runs (`confirm/`) in one dir, and each mode answers for its own jobs only, so a confirmation
 job killed mid-run does not fail the search's resume, nor a failed trial the confirmation. Hydra turns an exception raised in a
 callback into a warning, so a refusal here exits directly (status 2, cli/report.py).
@@ -26,38 +26,18 @@ callback into a warning, so a refusal here exits directly (status 2, cli/report.
 from __future__ import annotations
 
 import os
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
-from ..config.runtime import sweep_setting
+from ..config.runtime import in_scope, sweep_setting
 from ..results.records import is_ok, load_runs
 from .report import fail
 
 EXIT_STATUS = {"code": 0}  # read by cli/train.py main() after Hydra returns
 LAUNCHER_ENV = "GRADGROUP_SWEEP_LAUNCHER_PID"
-SCOPE_ENV = "GRADGROUP_SWEEP_SCOPE"  # run dirs (fnmatch, relative to the sweep dir) the sweep answers for
-
-
-def judge_only(pattern: str | None) -> None:
-    """Make this sweep's verdict and progress counts cover only the run dirs matching `pattern` (fnmatch,
-    relative to the sweep dir, e.g. "confirm/*"); None covers all. Called by a sweeper before it launches;
-    set in the environment, so the workers that print progress lines (joblib) count the same runs."""
-    if pattern is None:
-        os.environ.pop(SCOPE_ENV, None)
-    else:
-        os.environ[SCOPE_ENV] = pattern
-
-
-def in_scope(runs: list[dict], sweep_dir: Path) -> list[dict]:
-    """The records (results/records.load_runs) of the run dirs this sweep answers for (see judge_only)."""
-    pattern = os.environ.get(SCOPE_ENV)
-    if not pattern:
-        return runs
-    return [r for r in runs if fnmatch(Path(r["_path"]).parent.relative_to(sweep_dir).as_posix(), pattern)]
 
 
 def launcher_pid() -> int | None:

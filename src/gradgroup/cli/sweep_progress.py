@@ -8,7 +8,7 @@ the end: the totals, the command that builds the table (the Makefile runs it its
 
 The counts come from the jobs' metrics.json files (via results/records.py), not from this process:
 under the joblib and submitit launchers `on_job_end` runs in the worker that ran the job, and the files
-are the one thing all workers see; a sweeper that narrows its verdict (cli/sweep_callbacks.judge_only)
+are the one thing all workers see; a sweeper that narrows its verdict (config/runtime.judge_only)
 narrows these counts too. Light: no torch, so `gradgroup-train --help` stays fast.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..common.duration import duration
 from ..errors import GradgroupError
 from ..results.records import load_runs
-from .sweep_callbacks import in_scope
+from ..config.runtime import in_scope
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 

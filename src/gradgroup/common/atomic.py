@@ -114,3 +114,14 @@ def atomic_write_text(path, text: str) -> Path:
 def atomic_write_json(path, obj, indent: int | None = 2) -> Path:
     """`obj` as JSON (numpy and torch scalars as floats), with a final newline, atomically."""
     return atomic_write_text(path, json.dumps(obj, indent=indent, default=float) + "\n")
+
+
+def publish_page(text: str, page, pictures: dict) -> Path:
+    """A Markdown page and its pictures, for docs/: each {source path: file name} is copied beside `page`
+    (atomically, like the page), so the page's relative image links work wherever the repo is cloned."""
+    page = Path(page)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    for src, name in pictures.items():
+        data = Path(src).read_bytes()
+        atomic_write(page.parent / name, lambda f, data=data: f.write(data))
+    return atomic_write_text(page, text)
