@@ -155,3 +155,24 @@ def test_sweep_exit_status_resume_and_fail_fast(data_cache, tmp_path):
     fast = _sweep(tmp_path / "fast", data_cache, tmp_path, "hydra.callbacks.sweep.fail_fast=true")
     assert fast.returncode != 0
     assert [record(p.parent)["status"] for p in (tmp_path / "fast").rglob("metrics.json")] == ["failed"]
+
+
+def test_a_stop_keeps_its_reason_whichever_exception_ends_the_run():
+    """The launcher watch stops a job with a reason (training/signals.stop_self); Lightning's SIGTERM
+    handler runs beside ours and its loop may raise SIGTERMException instead of our Stopped. Under load
+    (two tests at a time) that lost the reason: the record said "stopped by SIGTERM", not why."""
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    from gradgroup.training import signals
+
+    reason = "the sweep's launcher (pid 1) is gone"
+    with pytest.raises(signals.Stopped) as raised:
+        with signals.stop_on_signals():
+            signals.stop_self(signal.SIGTERM, reason)
+            time.sleep(5)
+    got = signals.as_stopped(SIGTERMException())  # our Stopped was raised, Lightning's exception came out
+    assert got is raised.value and str(got) == f"stopped by SIGTERM: {reason}"
+    with signals.stop_on_signals():                  # a fresh block: nothing received yet
+        signals._REASONS[signal.SIGTERM] = reason    # as stop_self leaves it before the handler runs
+        got = signals.as_stopped(SIGTERMException())  # Lightning's exception first, ours never raised
+    assert got.signum == signal.SIGTERM and got.reason == reason and not signals._REASONS

@@ -71,10 +71,18 @@ def stop_on_signals(signums=STOP_SIGNALS):
 
 def as_stopped(err: BaseException) -> BaseException:
     """What ended a run that a signal interrupted: the `Stopped`, also when code it passed through turned
-    it into another error (a C extension's callback); Lightning's own SIGTERM exit (code None = success)
-    becomes a `Stopped` with status 143."""
-    if isinstance(err, SIGTERMException):
-        return Stopped(signal.SIGTERM)
-    if _RECEIVED and not isinstance(err, Stopped):
-        return _RECEIVED[-1]
-    return err
+    it into another error (a C extension's callback, or Lightning, whose SIGTERM handler runs beside ours
+    and whose loop then raises `SIGTERMException`); Lightning's own SIGTERM exit (code None = success)
+    without one becomes a `Stopped` with status 143. A reason given by `stop_self` stays with the stop,
+    whichever handler and exception got there first."""
+    if isinstance(err, Stopped):
+        stopped = err
+    elif _RECEIVED:
+        stopped = _RECEIVED[-1]
+    elif isinstance(err, SIGTERMException):
+        stopped = Stopped(signal.SIGTERM)
+    else:
+        return err
+    if not stopped.reason and stopped.signum in _REASONS:
+        stopped.reason = _REASONS.pop(stopped.signum)
+    return stopped
