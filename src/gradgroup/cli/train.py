@@ -78,10 +78,24 @@ def _hydra_main(cfg: DictConfig) -> float | None:
         # A SLURM job stopped for good (time limit, scancel) ends like a failed job, so submitit records a
         # result and the sweep goes on; a requeued one ends without one, and SLURM runs it again.
         if not _is_multirun() or not slurm.in_job() or isinstance(err, slurm.Requeued):
+            _drop_frames(err)
             raise
         log.error("job stopped, sweep continues: %s (run dir: %s)", err, run_dir)
         return None
     return record["miou"]  # train() printed the result line
+
+
+def _drop_frames(err: BaseException) -> None:
+    """Release what a stopped run's traceback holds, while the interpreter is whole. A signal that lands
+    between a context manager's enter and its `with` block (OmegaConf's flag_override, under load) leaves
+    that generator suspended; finalized at shutdown it printed "Exception ignored ... Python is likely
+    shutting down" after the run's one end line."""
+    import gc
+
+    while err is not None:
+        err.__traceback__ = None
+        err = err.__context__
+    gc.collect()
 
 
 def _ddp_ranks_run_this_job_only(cfg: DictConfig, run_dir: Path) -> None:
