@@ -17,11 +17,12 @@ inherit (`GRADGROUP_SWEEP_LAUNCHER_PID`), and each job stops itself when that pr
 (training/launcher_watch.py), so a killed sweep leaves no job training on.
 
 The verdict comes from the jobs' metrics.json files (results/records.py), which every launcher's workers
-write; `main()` in cli/train.py turns it into the exit status. It covers every run dir under the sweep dir,
-unless the sweeper narrows it with `config/runtime.judge_only`: the placement search keeps its trials and its
-confirmation runs (`confirm/`) in one dir, and each mode answers for its own jobs only, so a confirmation
-job killed mid-run does not fail the search's resume, nor a failed trial the confirmation. Hydra turns an exception raised in a
-callback into a warning, so a refusal here exits directly (status 2, cli/report.py).
+write; `main()` in cli/train.py turns it into the exit status. It covers every run dir under the sweep
+dir, unless the sweeper narrows it with `config/runtime.judge_only`: the placement search keeps its trials
+and its confirmation runs (`confirm/`) in one dir, and each mode answers for its own jobs only, so a
+confirmation job killed mid-run does not fail the search's resume, nor a failed trial the confirmation.
+Hydra turns an exception raised in a callback into a warning, so a refusal here exits directly (status 2,
+cli/report.py).
 """
 from __future__ import annotations
 

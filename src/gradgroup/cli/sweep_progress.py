@@ -21,9 +21,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from ..common.duration import duration
+from ..config.runtime import in_scope
 from ..errors import GradgroupError
 from ..results.records import load_runs
-from ..config.runtime import in_scope
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
