@@ -44,7 +44,7 @@ def test_each_paper_row_lists_every_searched_row_with_its_paired_t_interval():
 
 
 def test_the_text_names_the_winner_escapes_labels_and_says_what_three_seeds_allow():
-    text = verdict_text(ROWS)
+    text = verdict_text(verdicts(ROWS))
     assert "**DG4*-proposed**" in text and "dominated (by the means) by DG2S|DG4S|DG4+light+gg." in text
     assert "**D*-proposed**" in text and "no searched placement dominates it" in text
     assert "  | DG2S\\|DG4S\\|DG4+light+gg | 30.0 (0.75x) | +1.00 [" in text

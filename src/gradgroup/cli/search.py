@@ -88,9 +88,10 @@ def report(args) -> None:
               "for the front table", file=sys.stderr)
     rows = confirmed_rows(data)
     settings = data["latency"].get("_settings", {})
-    atomic_write_text(d / "front.md", front_table(rows, settings.get("backend", ""), settings.get("size", ""))
-                      + "\n\n" + verdict_text(rows) + "\n")
-    atomic_write_json(d / "front.json", {"rows": rows, "verdicts": verdicts(rows)})
+    found = verdicts(rows)
+    table_md, verdict_md = front_table(rows, settings.get("backend", ""), settings.get("size", "")), verdict_text(found)
+    atomic_write_text(d / "front.md", table_md + "\n\n" + verdict_md + "\n")
+    atomic_write_json(d / "front.json", {"rows": rows, "verdicts": found})
     cfg = OmegaConf.load(d / "multirun.yaml")
     sweeper = OmegaConf.to_container(cfg.hydra.sweeper, resolve=False)
     plot_search(data["trials"], rows, d / "search_pareto.png", title=f"placement search: {d}",
@@ -100,10 +101,10 @@ def report(args) -> None:
     command = args.command or "gradgroup-train --config-dir sweeps --config-name search " + " ".join(
         str(o) for o in [*cfg.hydra.overrides.hydra, *cfg.hydra.overrides.task])
     runs = load_runs([d])
-    page = document(d, data, rows, sweeper, command, cfg.get("preset_name"), runs, spearman, images)
+    page = document(d, data, table_md, verdict_md, sweeper, command, cfg.get("preset_name"), runs, spearman, images)
     atomic_write_text(d / "search.md", page)
-    print(front_table(rows, settings.get("backend", ""), settings.get("size", "")))
-    print(verdict_text(rows))
+    print(table_md)
+    print(verdict_md)
     print(f"wrote {d / 'front.md'}, {d / 'search_pareto.png'}, {d / 'search.md'}" +
           (f", {', '.join(images[1:])}" if images[1:] else ""), file=sys.stderr)
     if args.publish:  # the pictures go beside the page: a search dir (multirun/) is not part of the repo

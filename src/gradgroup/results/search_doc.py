@@ -10,7 +10,7 @@ import json
 
 from ..common.duration import duration
 from .format import num
-from .search_report import front_table, trial_summary, verdict_text
+from .search_report import trial_summary
 
 
 def wall_span(runs: list[dict]) -> float | None:
@@ -21,8 +21,10 @@ def wall_span(runs: list[dict]) -> float | None:
     return max(ends) - min(starts) if starts and ends else None
 
 
-def document(sweep_dir, data: dict, rows: list[dict], sweeper: dict, command: str, preset: str | None,
-             all_runs: list[dict], spearman: dict | None = None, images: list[str] = ()) -> str:
+def document(sweep_dir, data: dict, table_md: str, verdict_md: str, sweeper: dict, command: str,
+             preset: str | None, all_runs: list[dict], spearman: dict | None = None, images: list[str] = ()) -> str:
+    """search.md: what was searched, machine and time, the front table and the verdicts (both rendered by
+    results/search_report.py, passed in so the report renders them once)."""
     lat = data["latency"]
     settings, meta = lat.get("_settings", {}), lat.get("_meta", {})
     host = lat.get("_host", {})
@@ -67,11 +69,11 @@ def document(sweep_dir, data: dict, rows: list[dict], sweeper: dict, command: st
     lines += ["", "## The confirmed front", "",
               "mIoU: mean over the confirmation seeds ± half the 95% Student-t interval; latency and roofline "
               "fraction (bound / measured) as timed once per architecture.", "",
-              front_table(rows, settings.get("backend", ""), settings.get("size", "")), ""]
+              table_md, ""]
     lines += [f"![{name}]({name})" for name in images]
     lines += ["", "## Does a searched placement dominate the paper's choice?", "",
               "Dominates = higher mean mIoU at no more latency, or less latency at no less mean mIoU.", "",
-              verdict_text(rows), ""]
+              verdict_md, ""]
     lines += USAGE.splitlines()
     return "\n".join(lines)
 

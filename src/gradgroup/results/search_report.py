@@ -129,11 +129,11 @@ def front_table(rows: list[dict], backend: str = "", size: str = "") -> str:
     return "\n".join(head + body)
 
 
-def verdict_text(rows: list[dict]) -> str:
-    """Per paper row: the verdict by the means, then every searched row beside it with its paired
-    difference, interval and p, and what the number of seeds lets those p-values say."""
+def verdict_text(found: list[dict]) -> str:
+    """`verdicts` in words: per paper row the verdict by the means, then every searched row beside it
+    with its paired difference, interval and p, and what the number of seeds lets those p-values say."""
     lines, ns = [], set()
-    for v in verdicts(rows):
+    for v in found:
         p = v["paper"]
         what = f"**{p['label']}** ({_ci(p)} mIoU, {_f(p['latency_ms'], '.1f')} ms)"
         winners = ", ".join(w["label"] for w in v["dominated_by"])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .ablation import METHODS, arm_rows, arm_table, cells, comparison_table, failed_line, p_is, p_text
 from .format import ci_cell, num
-from .stats import ALPHA as SIGNIFICANCE, smallest_p
+from .stats import ALPHA as SIGNIFICANCE, min_seeds_for, smallest_p
 
 
 def part_times(runs: list[dict], study_dir) -> list[dict]:
@@ -55,8 +55,8 @@ def verdict(c: dict) -> str:
         better = c["arm"] if c["mean_diff"] > 0 else c["baseline"]
         return f"{where}: {stat}; {better} is better."
     if c["mde"] is None:
-        return (f"{where}: {stat}; no detectable effect, and none could be detected: below 6 paired seeds no "
-                "sign-flip p reaches 0.05.")
+        return (f"{where}: {stat}; no detectable effect, and none could be detected: below {min_seeds_for()} "
+                f"paired seeds no sign-flip p reaches {SIGNIFICANCE}.")
     if c["p_value"] is not None and c["p_value"] < SIGNIFICANCE:
         ahead = c["arm"] if c["mean_diff"] > 0 else c["baseline"]
         return (f"{where}: {stat}; {ahead} ahead at p < {SIGNIFICANCE} alone, not after Holm's adjustment across "
