@@ -112,34 +112,40 @@ ablation: install ## does gradual grouping help? direct vs gradual DG{2,4,8}*, D
 	$(VENV)/bin/gradgroup-ablation $$dir --out $$dir/ablation.md \
 	  --header "Produced by \`make ablation PRESET=$(PRESET)\` on $$(nproc) CPU cores ($$(uname -m)), $$(date -u +%Y-%m-%d)."
 
-# The gradual grouping study (issue 16): four sweeps into one study dir, multirun/study/<timestamp>/{grouped,
-# cosine,dense,long} (sweeps/study_*.yaml hold the design and its seed lists), then the paired statistics,
-# the plots and gradual_study.md in the study dir (cli/study.py); at the quick preset the page is also
-# published as $(STUDY_DOC). RESUME=<study dir> resumes every part (parts already done skip their jobs).
-# STUDY_SEEDS / STUDY_LONG_SEEDS override the seed lists (Hydra sweep syntax, e.g. 0,1,2 or 'range(0,6)');
-# STUDY_EPOCHS / STUDY_LONG_EPOCHS override the two epoch budgets (default: the ablation's 12 and the preset's
-# 32 at the quick preset); the issue's design takes about 2 h on a 2-core AVX-512 host and about 4 h on AVX2,
-# so `make study STUDY_EPOCHS=6 STUDY_LONG_EPOCHS=12` halves both budgets to fit 2 h there.
-# PRESET=smoke runs 2 seeds per cell, 1 epoch (2 for the long part), in a few minutes.
-STUDY_SMOKE_SEEDS := 0,1
-STUDY_SEEDS ?= $(if $(filter smoke,$(PRESET)),$(STUDY_SMOKE_SEEDS),)
-STUDY_LONG_SEEDS ?= $(if $(filter smoke,$(PRESET)),$(STUDY_SMOKE_SEEDS),)
-STUDY_SHORT_ARGS ?= $(if $(STUDY_EPOCHS),trainer.max_epochs=$(STUDY_EPOCHS),$(ABLATION_ARGS))
-STUDY_LONG_ARGS ?= $(if $(STUDY_LONG_EPOCHS),trainer.max_epochs=$(STUDY_LONG_EPOCHS),$(if $(filter smoke,$(PRESET)),trainer.max_epochs=2,))
+# The gradual grouping study (docs/gradual_study_plan.md, pre-registered): up to six sweeps into one study dir,
+# multirun/study/<timestamp>/<part>, in order of importance (sweeps/study_<part>.yaml hold the design):
+#   primary  DG4* direct_matched vs gradual, 16 paired seeds          (32 jobs)
+#   abrupt   DG4* abrupt (secondary 1)                                (16 jobs)
+#   dense    D*, the ceiling                                          (16 jobs)
+#   groups   DG2*/DG8* direct_matched vs gradual (secondary 2 and 3)  (64 jobs)
+#   explore  DG4* direct (default init), cosine, fixed 6-epoch anneal (48 jobs, exploratory)
+#   budget   DG4* direct_matched vs gradual at 6 and 12 epochs        (64 jobs, exploratory)
+# every job at the preset's full budget (32 epochs at the quick preset) but the budget part, scored on the
+# 512-image generated test split (sweeps/study_base.yaml); then the report: statistics, plots and
+# gradual_study.md in the study dir (cli/study.py), at the quick preset also published as $(STUDY_DOC).
+# STUDY_PARTS picks parts (default all six, in the order above); RESUME=<study dir> resumes them (finished jobs
+# are skipped), so the study can run across sessions: `make study RESUME=multirun/study/<ts> STUDY_PARTS=...`.
+# STUDY_REPORT=0 skips the report (a part run alone). PRESET=smoke: 2 seeds, 1 epoch, a 16-image test split.
+STUDY_PARTS ?= primary abrupt dense groups explore budget
+STUDY_SMOKE_ARGS := seed=0,1 data.synthetic.num_test=16
+STUDY_ARGS ?= $(if $(filter smoke,$(PRESET)),$(STUDY_SMOKE_ARGS),)
+STUDY_BUDGET_ARGS ?= $(if $(filter smoke,$(PRESET)),trainer.max_epochs=1,)
+STUDY_REPORT ?= 1
 STUDY_DOC ?= $(if $(filter quick,$(PRESET)),docs/gradual_study.md,)
-STUDY_CMD = make study PRESET=$(PRESET)$(if $(STUDY_EPOCHS), STUDY_EPOCHS=$(STUDY_EPOCHS))$(if $(STUDY_LONG_EPOCHS), STUDY_LONG_EPOCHS=$(STUDY_LONG_EPOCHS))$(if $(STUDY_SEEDS), STUDY_SEEDS=$(STUDY_SEEDS))$(if $(STUDY_LONG_SEEDS), STUDY_LONG_SEEDS=$(STUDY_LONG_SEEDS))
+STUDY_CMD = make study PRESET=$(PRESET) STUDY_PARTS="$(STUDY_PARTS)"
 
-study: install ## gradual grouping study: DG{2,4,8}* direct/abrupt/gradual, 12 paired seeds, stats + docs/gradual_study.md
-	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=$(if $(RESUME),$(RESUME),multirun/study/$$stamp); \
-	part() { name=$$2; echo "study: part $$1/4, $$name -> $$dir/$$name"; shift 2; \
+study: install ## gradual grouping study (pre-registered): primary DG4* direct_matched vs gradual x 16 seeds, then the rest
+	@stamp=$$(date +%Y-%m-%d_%H-%M-%S-%N); dir=$(if $(RESUME),$(RESUME),multirun/study/$$stamp); n=0; \
+	parts="$(STUDY_PARTS)"; total=$$(echo $$parts | wc -w); \
+	for name in $$parts; do n=$$((n + 1)); \
+	  test -f sweeps/study_$$name.yaml || { echo "make study: STUDY_PARTS names '$$name', which is not a part; parts: primary abrupt dense groups explore budget" >&2; exit 2; }; \
+	  echo "study: part $$n/$$total, $$name -> $$dir/$$name (resume: make study RESUME=$$dir STUDY_PARTS=\"$$parts\")"; \
 	  $(VENV)/bin/gradgroup-train --config-dir sweeps --config-name study_$$name preset=$(PRESET) \
-	    hydra.sweep.dir=$$dir/$$name $(LAUNCH_ARGS) $(SWEEP_FLAGS) "$$@" $(ARGS); }; \
-	part 1 grouped $(STUDY_SHORT_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
-	part 2 cosine $(STUDY_SHORT_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
-	part 3 dense $(STUDY_SHORT_ARGS) $(if $(STUDY_SEEDS),seed=$(STUDY_SEEDS)) && \
-	part 4 long $(STUDY_LONG_ARGS) $(if $(STUDY_LONG_SEEDS),seed=$(STUDY_LONG_SEEDS)) && \
-	$(VENV)/bin/gradgroup-table $$dir --no-latency $(if $(ALLOW_FAILED),--allow-failed) --wandb disabled && \
-	$(PY) -m gradgroup.cli.study $$dir --command "$(STUDY_CMD)" $(if $(STUDY_DOC),--publish $(STUDY_DOC)) $(STUDY_REPORT_ARGS)
+	    hydra.sweep.dir=$$dir/$$name $(LAUNCH_ARGS) $(SWEEP_FLAGS) $(STUDY_ARGS) $$([ $$name = budget ] && echo $(STUDY_BUDGET_ARGS)) $(ARGS) || exit $$?; \
+	done; \
+	if [ "$(STUDY_REPORT)" = 1 ]; then \
+	  $(VENV)/bin/gradgroup-table $$dir --no-latency $(if $(ALLOW_FAILED),--allow-failed) --wandb disabled && \
+	  $(PY) -m gradgroup.cli.study $$dir --command "$(STUDY_CMD)" $(if $(STUDY_DOC),--publish $(STUDY_DOC)) $(STUDY_REPORT_ARGS); fi
 
 # The placement search (issue 17, docs/search.md): N_TRIALS trained trials of sweeps/search.yaml into SEARCH_DIR
 # (default multirun/search/<timestamp>), its front and the paper's rows retrained on 3 fresh seeds, the roofline

@@ -1,13 +1,16 @@
 """`gradgroup-ablation SWEEP_DIR...`: does gradual grouping itself help? (docs/paper.md section 4)
 
-Reads the metrics.json files of an ablation or study sweep and prints, per arm (dense, direct, abrupt,
+Reads the metrics.json files of any sweep whose runs are these arms on shared seeds (an ablation, the
+study, or a user's `gradgroup-train -m experiment=table3/dg4 grouping=none,gradual seed=0,1,2,3,4,5`) and prints, per arm (dense, direct, abrupt,
 gradual, cosine), group count G and epoch budget, n, mean +- std mIoU and a 95% interval, then every
 paired comparison (gradual vs direct, abrupt vs direct, gradual vs abrupt, cosine vs direct) with its
 mean difference, bootstrap interval, exact sign-flip p, Holm-adjusted p, probability of improvement and
 minimum detectable effect; see `gradgroup.results.ablation` and `gradgroup.results.stats`. With --json,
-a JSON array on stdout instead, one object per comparison (keys: arm, baseline, groups, epochs, n,
-mean_diff, ci_low, ci_high, p_value, p_holm, prob_improvement, then sd_diff, mde, seeds). A light
-command: it imports neither torch nor matplotlib.
+a JSON array on stdout instead, one object per comparison (keys: role (primary | secondary |
+exploratory, docs/gradual_study_plan.md), arm, baseline, groups, epochs, n,
+mean_diff, ci_low, ci_high, p_value, p_holm, verdict, prob_improvement, then sd_diff, mde, seeds). When
+nothing can be compared it says why in one line and exits 1. A light command: it imports neither torch
+nor matplotlib.
 
     gradgroup-ablation SWEEP_DIR [SWEEP_DIR ...] [--json] [--out FILE.md] [--header TEXT]
 """
@@ -18,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..results.ablation import comparison_records, summarise
+from ..results.ablation import comparison_records, nothing_compared, summarise
 from ..results.records import load_runs
 from .report import reports_user_errors
 
@@ -36,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--header", default="", help="text written above the tables in --out (command, machine)")
     args = p.parse_args(argv)
     runs = load_runs(args.sweep_dirs)
+    why = nothing_compared(runs)
+    if why:
+        print(f"{PROG}: nothing compared in {' '.join(args.sweep_dirs)}: {why}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(comparison_records(runs), indent=1))
     text = summarise(runs)

@@ -64,6 +64,9 @@ class EncoderConfig:
     dropout: Optional[List[float]] = None   # [p of the 64-ch layers, p of the 128-ch layers]; null = ERFNet's [0.03, 0.3]
     # a mixed placement, each stage its own kind: [{layers: [3, 4, 5, 6, 7], block: dgc, groups: 4}, {layers: [9, 10], block: d}]
     stages: List[StageConfig] = field(default_factory=list)
+    # default | dense_fan_in: grouped 1x1 convs drawn as PyTorch builds them, or at a gradual conv's in-group
+    # scale (1/sqrt(G) of that; models/pointwise_init.py): the study's init-matched direct arm, grouping=direct_matched
+    pointwise_init: str = "default"
 
 
 @dataclass

@@ -16,6 +16,7 @@ from torch import nn
 from ..errors import ConfigError
 from .blocks import DepthwiseSeparableBlock, Downsampler, LightUpsampler, NonBottleneck1D, Upsampler
 from .factory import block_supports_gradual, kind_name, make_block
+from .pointwise_init import apply_pointwise_init, check_pointwise_init
 
 # (channels, dilation) of each residual encoder layer, and the dropout per channel width, as in ERFNet's
 # reference encoder.
@@ -112,8 +113,10 @@ class Encoder(nn.Module):
 
     def __init__(self, block: str = "nonbt1d", groups: int = 1, layers: str | Sequence[int] = "none",
                  gradual: bool = False, num_classes: int = 19, with_head: bool = False,
-                 dropout: Sequence[float] | None = None, stages: Sequence[Mapping] | None = None):
+                 dropout: Sequence[float] | None = None, stages: Sequence[Mapping] | None = None,
+                 pointwise_init: str = "default"):
         super().__init__()
+        check_pointwise_init(pointwise_init)
         plan = layer_plan(block, groups, layers, stages)
         drops = resolve_dropout(dropout)
         modules: list[nn.Module] = []
@@ -127,6 +130,7 @@ class Encoder(nn.Module):
             anneal = gradual and idx in plan and (block_supports_gradual(kind) or not stages)
             modules.append(make_block(kind, ch, dil, drops[ch], g, anneal, where=f"encoder layer {idx}"))
         self.layers = nn.ModuleList(modules)
+        apply_pointwise_init(self.layers, pointwise_init)
         self.head = nn.Conv2d(128, num_classes, 1, bias=True) if with_head else None
 
     def forward(self, x: torch.Tensor, predict: bool = False) -> torch.Tensor:
@@ -180,12 +184,12 @@ def build_model(num_classes: int = 19, encoder: dict | None = None, decoder: dic
                 encoder_only: bool = False) -> SegmentationNet:
     """Build a model from the `model` config group (plain dicts, so tests need no Hydra).
 
-    encoder: {block, groups, layers, gradual, dropout, stages}; decoder: {name}. `encoder_only` builds phase 1 of the
+    encoder: {block, groups, layers, gradual, dropout, stages, pointwise_init}; decoder: {name}. `encoder_only` builds phase 1 of the
     paper's procedure: the encoder with its classifier and no decoder.
     """
     encoder = dict(encoder or {})
     decoder = dict(decoder or {})
-    known = {"block", "groups", "layers", "gradual", "dropout", "stages"}
+    known = {"block", "groups", "layers", "gradual", "dropout", "stages", "pointwise_init"}
     unknown = set(encoder) - known
     if unknown:
         raise ConfigError(f"model.encoder: unknown keys {sorted(unknown)}; expected {sorted(known)}.")

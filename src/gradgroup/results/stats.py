@@ -4,12 +4,12 @@ Numbers only (mIoU per seed, read from metrics.json by the caller); usable by an
 comparison, runs are paired by seed and d_i = A_i - B_i:
 
 - ``mean_diff``: the mean of d.
-- ``ci_low``/``ci_high``: a 95% bootstrap confidence interval of the mean of d, bias-corrected and
-  accelerated (BCa; Efron 1987), from ``scipy.stats.bootstrap`` with 9,999 resamples drawn from a fixed
-  seed (`RESAMPLING_SEED`), so a table rebuilt from the same records prints the same interval. With all d
-  equal the interval is that value (BCa is undefined there). At n <= 3 a bootstrap interval is little
-  more than the range of d: read n beside it; at n = 12 it covered the true mean of synthetic normal
-  differences in about 91% of 200 draws (tests/test_stats.py), a known small-sample shortfall.
+- ``ci_low``/``ci_high``: the 95% interval that agrees with the test below (`sign_flip_interval`: every
+  shift the sign-flip test does not reject), so a verdict's p and its interval never disagree; None below
+  6 seeds, where no shift can be rejected. `bootstrap_ci` (BCa; Efron 1987, ``scipy.stats.bootstrap``,
+  9,999 resamples from the fixed seed `RESAMPLING_SEED`) is kept for callers that want it; at n = 12 it
+  covered the true mean of synthetic normal differences in about 91% of 200 draws (tests/test_stats.py),
+  a known small-sample shortfall, which is why comparisons no longer use it.
 - ``p_value``: the exact two-sided sign-flip permutation test of mean(d) = 0 (Fisher's paired
   randomisation test): under the null each d_i is as likely to have had the other sign, so p is the share
   of all 2^n sign patterns whose |sum| is at least the observed |sum|. Enumerated exactly for n <= 16
@@ -40,7 +40,7 @@ EXACT_MAX_N = 16
 MONTE_CARLO_PATTERNS = 100_000
 ALPHA = 0.05
 POWER = 0.80
-CI_METHOD = "BCa bootstrap"
+CI_METHOD = "inverted sign-flip"
 
 
 def paired(arm: Mapping, base: Mapping) -> tuple[list, np.ndarray]:
@@ -49,23 +49,57 @@ def paired(arm: Mapping, base: Mapping) -> tuple[list, np.ndarray]:
     return seeds, np.array([float(arm[s]) - float(base[s]) for s in seeds], dtype=float)
 
 
+def _sign_patterns(n: int) -> tuple[np.ndarray, bool]:
+    """The sign patterns the test enumerates, one per row, and whether they are all 2^n of them (n <= 16)
+    or `MONTE_CARLO_PATTERNS` random ones from the fixed seed."""
+    if n <= EXACT_MAX_N:
+        return (1 - 2 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)).astype(float), True
+    return np.random.default_rng(RESAMPLING_SEED).choice((-1.0, 1.0), size=(MONTE_CARLO_PATTERNS, n)), False
+
+
+def _p_from(signs: np.ndarray, exact: bool, d: np.ndarray) -> float:
+    observed = abs(d.sum())
+    tol = 1e-9 * max(1.0, float(np.abs(d).sum()))  # float sums of the same terms in another order
+    hits = int(np.sum(np.abs(signs @ d) >= observed - tol))
+    return hits / signs.shape[0] if exact else (1 + hits) / (1 + signs.shape[0])
+
+
 def sign_flip_p(diffs: Sequence[float]) -> float:
     """Two-sided p of the sign-flip permutation test of mean = 0: exact for n <= 16, Monte Carlo above."""
     d = np.asarray(diffs, dtype=float)
-    n = d.size
-    if n == 0:
+    if d.size == 0:
         return 1.0
-    observed = abs(d.sum())
-    tol = 1e-9 * max(1.0, float(np.abs(d).sum()))  # float sums of the same terms in another order
-    if n <= EXACT_MAX_N:
-        signs = 1 - 2 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)  # every pattern, one per row
-        return float(np.mean(np.abs(signs @ d) >= observed - tol))
-    rng = np.random.default_rng(RESAMPLING_SEED)
-    hits = 0
-    for start in range(0, MONTE_CARLO_PATTERNS, 10_000):
-        signs = rng.choice((-1.0, 1.0), size=(min(10_000, MONTE_CARLO_PATTERNS - start), n))
-        hits += int(np.sum(np.abs(signs @ d) >= observed - tol))
-    return (1 + hits) / (1 + MONTE_CARLO_PATTERNS)
+    return _p_from(*_sign_patterns(d.size), d)
+
+
+def sign_flip_interval(diffs: Sequence[float], alpha: float = ALPHA) -> tuple[float, float] | tuple[None, None]:
+    """The interval that agrees with the sign-flip test: every shift delta whose test of mean(d) = delta
+    (the test on d - delta) does not reject at two-sided `alpha` (inverting the test; Lehmann & Romano,
+    Testing Statistical Hypotheses, 3.5). So "p < alpha" and "the interval excludes 0" say the same thing
+    (up to the bisection tolerance, 1e-6 of the spread). None, None when n is too small for any p to reach
+    `alpha` (below `min_seeds_for`): the interval is then the whole line."""
+    d = np.asarray(diffs, dtype=float)
+    if d.size == 0 or smallest_p(d.size) >= alpha:
+        return None, None
+    if np.all(d == d[0]):
+        return float(d[0]), float(d[0])
+    signs, exact = _sign_patterns(d.size)
+    centre = float(d.mean())
+    tol = 1e-6 * float(d.max() - d.min())
+
+    def edge(outside: float) -> float:
+        # p(centre) = 1 and p(outside) <= smallest_p < alpha (all of d - outside one sign): bisect between.
+        inside = centre
+        while abs(outside - inside) > tol:
+            mid = (inside + outside) / 2
+            if _p_from(signs, exact, d - mid) > alpha:
+                inside = mid
+            else:
+                outside = mid
+        return inside
+
+    spread = float(d.max() - d.min())
+    return edge(float(d.min()) - spread), edge(float(d.max()) + spread)
 
 
 def smallest_p(n: int) -> float:
@@ -148,7 +182,7 @@ def compare(arm: Mapping, base: Mapping) -> dict:
     seeds, d = paired(arm, base)
     n = int(d.size)
     sd = float(np.std(d, ddof=1)) if n > 1 else None
-    low, high = bootstrap_ci(d)
+    low, high = sign_flip_interval(d)
     return {"n": n, "seeds": seeds, "mean_diff": float(d.mean()) if n else None, "sd_diff": sd,
             "ci_low": low, "ci_high": high, "p_value": sign_flip_p(d) if n else None,
             "prob_improvement": prob_improvement(d), "wins": int(np.sum(d > 0)), "ties": int(np.sum(d == 0)),

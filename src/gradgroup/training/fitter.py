@@ -123,9 +123,21 @@ def convert_checked(model: torch.nn.Module, datamodule) -> tuple[torch.nn.Module
     return converted, max_abs_output_diff(model, converted, images)
 
 
+def scored_split(datamodule) -> str:
+    """The datamodule key the final test scores: "val" when `data.test_split` is val (the default:
+    Cityscapes' test labels are not public, and the paper reports val too), else "test", the split
+    `data.test_split` names (e.g. the study's large generated test split, docs/gradual_study.md)."""
+    if datamodule.test_split == "val":
+        return "val"
+    if "test" not in datamodule.datasets:
+        datamodule.setup("test")
+    return "test"
+
+
 def test_and_summarise(module, trainer: pl.Trainer, datamodule) -> dict:
-    """Test on the val split (Cityscapes' test labels are not public; the paper reports val too)."""
-    loader = datamodule.val_dataloader()
+    """Test on `scored_split`; the record names the split and how many images it scored."""
+    key = scored_split(datamodule)
+    loader = datamodule.val_dataloader() if key == "val" else datamodule.test_dataloader()
     results = trainer.test(module, dataloaders=eval_ddp(trainer, loader, "test") if trainer.world_size > 1 else loader,
                            verbose=False)
     per_class = module.last_test_class_iou
@@ -134,6 +146,8 @@ def test_and_summarise(module, trainer: pl.Trainer, datamodule) -> dict:
     check_finite(module.model, test_loss)
     return {
         "miou": mean_iou(per_class),
+        "test_split": datamodule.test_split,
+        "test_images": len(datamodule.datasets[key]),
         "test_loss": test_loss,
         "class_iou": class_iou_record(per_class, module.class_names),
     }

@@ -31,7 +31,7 @@ from ..measure.complexity import complexity_report
 from .console import JobConsole, model_line, result_line
 from .distributed import is_rank_zero, resolve_sync_batchnorm
 from .endings import end_line, write_traceback
-from .fitter import Fitter, test_and_summarise
+from .fitter import Fitter, scored_split, test_and_summarise
 from .lifecycle import RunLifecycle
 from .signals import Stopped
 from .slurm import requeued_checkpoint
@@ -43,7 +43,7 @@ def describe(cfg: DictConfig) -> dict:
     enc = cfg.model.encoder
     return {"experiment": cfg.name, "label": cfg.label, "family": cfg.family, "table": cfg.table or "",
             "arm": cfg.arm, "seed": cfg.seed, "block": str(enc.block), "groups": enc.groups,
-            "gradual": bool(enc.gradual), "preset": cfg.get("preset_name"),
+            "gradual": bool(enc.gradual), "pointwise_init": str(enc.get("pointwise_init", "default")), "preset": cfg.get("preset_name"),
             "paper": OmegaConf.to_container(cfg.paper) if cfg.paper is not None else None,
             "gmacs_convention": str(cfg.complexity.convention), "input_hw": list(cfg.complexity.input_hw),
             "overrides": job_overrides()}  # what makes the job one row of a table (results/table.py)
@@ -102,7 +102,7 @@ def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle
     module, trainer, extra = procedure.run(spec, fitter, run_dir, ckpt_path=ckpt_path)
     return {
         **test_and_summarise(module, trainer, datamodule),
-        **datamodule.label_resolution_record("val"),  # what the mIoU was scored at (full | half | label_hw)
+        **datamodule.label_resolution_record(scored_split(datamodule)),  # what the mIoU was scored at (full | half | label_hw)
         "params": complexity["params"],
         "gmacs": complexity["gmacs"],
         "epochs": trainer.current_epoch,
