@@ -145,7 +145,8 @@ study: install ## gradual grouping study (pre-registered): primary DG4* direct_m
 	done; \
 	if [ "$(STUDY_REPORT)" = 1 ]; then \
 	  $(VENV)/bin/gradgroup-table $$dir --no-latency $(if $(ALLOW_FAILED),--allow-failed) --wandb disabled && \
-	  $(PY) -m gradgroup.cli.study $$dir --command "$(STUDY_CMD)" $(if $(STUDY_DOC),--publish $(STUDY_DOC)) $(STUDY_REPORT_ARGS); fi
+	  $(PY) -m gradgroup.cli.study $$dir --command "$(STUDY_CMD)" $(if $(STUDY_DOC),--publish $(STUDY_DOC)) \
+	    --plan-commit "$$(git log --diff-filter=A --format=%h -1 -- docs/gradual_study_plan.md 2>/dev/null)" $(STUDY_REPORT_ARGS); fi
 
 # The placement search (issue 17, docs/search.md): N_TRIALS trained trials of sweeps/search.yaml into SEARCH_DIR
 # (default multirun/search/<timestamp>), its front and the paper's rows retrained on 3 fresh seeds, the roofline

@@ -23,48 +23,65 @@ def test_summary_pairs_seeds_and_reports_n_and_intervals():
             _run("gradual", 8, 0, 31.0), _run("direct", 8, 1, None, status="failed"),
             _run("direct", 2, 0, 20.0), _run("abrupt", 2, 0, 20.0), _run("direct", 2, 1, 21.0), _run("abrupt", 2, 1, 22.0)]
     text = summarise(runs)
-    assert "| abrupt − direct | 2 | 12 | 2 | +0.50 | [+0.00, +1.00] | 1 | 1 | 1/2 seeds (1 tied) | - |" in text
+    assert ("| exploratory | abrupt − direct | 2 | 12 | 2 | +0.50 | - | 1 | - | inconclusive (too few paired seeds "
+            "for any interval) | 1/2 seeds (1 tied) | - |") in text
     assert "| direct | 4 | 12 | 3 | 41.00 ± 1.00 | [38.52, 43.48] |" in text  # t(2) 4.303 x 1 / sqrt(3)
     assert "| dense | 1 | 12 | 1 | 50.00 | - |" in text
     # paired differences 3, -1, 3 (seed 3 has no direct partner): mean +1.67, p = 4/8 sign patterns
-    assert "| gradual − direct | 4 | 12 | 3 | +1.67 | [-1.00, +3.00] | 0.5 | 1 | 2/3 seeds | - |" in text
-    assert "| gradual − direct | 8 | 12 | 1 | +1.00 | - | 1 | 1 | 1/1 seeds | - |" in text
+    assert "| exploratory | gradual − direct | 4 | 12 | 3 | +1.67 | - | 0.5 | - |" in text
+    assert "| exploratory | gradual − direct | 8 | 12 | 1 | +1.00 | - | 1 | - |" in text
     assert "1 failed job(s): table3/dg8 seed 1: ValueError: boom" in text
 
 
-def test_comparisons_per_group_count_and_budget_with_holm_across_all():
-    wins = [1.0, 2.0, 1.5, 3.0, 0.5, 2.5]  # gradual beats direct on all 6 seeds at G=4, 12 epochs
+def _study_runs(primary_wins, epochs=32, secondary=True):
     runs = []
-    for s, w in enumerate(wins):
-        runs += [_run("direct", 4, s, 40.0 + s), _run("gradual", 4, s, 40.0 + s + w), _run("abrupt", 4, s, 40.0 + s + w / 2),
-                 _run("direct", 4, s, 50.0, epochs=32), _run("gradual", 4, s, 50.0 + (-1) ** s * w, epochs=32),
-                 _run("cosine", 4, s, 41.0 + s)]
-    got = {(c["arm"], c["baseline"], c["epochs"]): c for c in comparison_records(runs)}
-    assert sorted(got) == [("abrupt", "direct", 12), ("cosine", "direct", 12), ("gradual", "abrupt", 12),
-                           ("gradual", "direct", 12), ("gradual", "direct", 32)]
-    g = got[("gradual", "direct", 12)]
-    assert list(g)[:11] == ["arm", "baseline", "groups", "epochs", "n", "mean_diff", "ci_low", "ci_high", "p_value",
-                            "p_holm", "prob_improvement"]
-    assert g["n"] == 6 and g["p_value"] == 0.03125 and g["prob_improvement"] == 1.0 and g["seeds"] == list(range(6))
-    assert g["mean_diff"] == pytest.approx(sum(wins) / 6)
-    # Five comparisons; the 12-epoch ones of all-positive differences (p = 1/32) are the smallest -> x5, x4, ...
-    ps = sorted(c["p_value"] for c in got.values())
-    assert ps[:4] == [0.03125] * 4 and g["p_holm"] == pytest.approx(5 * 0.03125)
-    assert got[("cosine", "direct", 12)]["mean_diff"] == 1.0 and got[("cosine", "direct", 12)]["p_value"] == 0.03125
-    long = got[("gradual", "direct", 32)]  # alternating signs: no effect detected
-    assert long["p_value"] > 0.4 and long["ci_low"] < 0 < long["ci_high"]
+    for s, w in enumerate(primary_wins):
+        runs += [_run("direct_matched", 4, s, 40.0 + s, epochs=epochs), _run("gradual", 4, s, 40.0 + s + w, epochs=epochs),
+                 _run("direct_matched", 4, s, 30.0 + s, epochs=6), _run("gradual", 4, s, 30.0 + s + w, epochs=6),
+                 _run("direct", 4, s, 40.0 + s + 0.01 * (-1) ** s, epochs=epochs)]
+        if secondary:
+            runs += [_run("abrupt", 4, s, 40.0 + s + w / 2, epochs=epochs),
+                     _run("direct_matched", 2, s, 45.0 + s, epochs=epochs), _run("gradual", 2, s, 45.0 + s + w, epochs=epochs)]
+    return runs
+
+
+def test_roles_follow_the_plan_primary_alone_holm_over_the_secondary_three_the_rest_exploratory():
+    wins = [1.0, 2.0, 1.5, 3.0, 0.5, 2.5, 1.2, 0.8]  # gradual ahead on all 8 seeds everywhere: p = 2/256
+    got = {(c["arm"], c["baseline"], c["groups"], c["epochs"]): c for c in comparison_records(_study_runs(wins))}
+    primary = got[("gradual", "direct_matched", 4, 32)]
+    assert list(primary)[:13] == ["role", "arm", "baseline", "groups", "epochs", "n", "mean_diff", "ci_low", "ci_high",
+                                  "p_value", "p_holm", "verdict", "prob_improvement"]
+    assert primary["role"] == "primary" and primary["p_value"] == 2 / 256 and primary["p_holm"] is None
+    assert primary["verdict"] == "better" and 0 < primary["ci_low"] < primary["mean_diff"] < primary["ci_high"]
+    # the secondary family is always three: G = 8 has not run, so it counts as p = 1 and the two present
+    # ones are multiplied by 3 and 2 (Holm), never by 2 and 1
+    abrupt, g2 = got[("gradual", "abrupt", 4, 32)], got[("gradual", "direct_matched", 2, 32)]
+    assert abrupt["role"] == g2["role"] == "secondary"
+    assert sorted([abrupt["p_holm"], g2["p_holm"]]) == pytest.approx([3 * 2 / 256, 3 * 2 / 256])
+    # the same question at another budget, and the init confound, are exploratory and unadjusted
+    short, init = got[("gradual", "direct_matched", 4, 6)], got[("direct", "direct_matched", 4, 32)]
+    assert short["role"] == init["role"] == "exploratory" and short["p_holm"] is None
+    assert init["verdict"] == "no effect larger than 0.0 mIoU" or init["verdict"].startswith("no effect larger than")
+
+
+def test_a_verdict_says_inconclusive_with_both_ends_when_the_interval_spans_a_gain_and_a_loss():
+    wins = [2.0, -1.5, 1.0, -2.0, 1.5, -0.5, 2.5, -1.0]
+    (primary,) = [c for c in comparison_records(_study_runs(wins, secondary=False)) if c["role"] == "primary"]
+    assert primary["p_value"] > 0.05
+    assert primary["verdict"] == (f"inconclusive (the interval spans both a gain of {abs(primary['ci_high']):.1f} "
+                                  f"and a loss of {abs(primary['ci_low']):.1f} mIoU)")
 
 
 def test_ablation_arm_comes_from_what_was_trained():
     assert [ablation_arm(_run(a, 4, 0, 1.0)) for a in ("dense", "direct", "abrupt", "gradual", "cosine")] == \
         ["dense", "direct", "abrupt", "gradual", "cosine"]
-    # block/gradual win over a stale arm; a gradual record without an arm is "gradual"; no block, no arm.
-    assert ablation_arm({"block": "dgc", "gradual": False, "arm": "gradual"}) == "direct"
+    assert ablation_arm({"block": "dgc", "gradual": False, "arm": "direct_matched"}) == "direct_matched"
     assert ablation_arm({"block": "dgc", "gradual": True, "arm": None}) == "gradual"
     assert ablation_arm({"arm": "dense"}) is None
-    # Only table=ablation runs are summarised: a table3 run of the same experiment is not.
+    assert ablation_arm({"block": "nonbt1d", "gradual": False, "arm": None}) is None  # ERFNet is no arm
+    # Any sweep is summarised, not only table=ablation: a table3 run of a DG4* is the direct arm.
     text = summarise([_run("direct", 4, 0, 40.0) | {"table": "table3"}])
-    assert "| direct |" not in text
+    assert "| direct | 4 | 12 | 1 |" in text
 
 
 def _write(tmp_path, runs):
@@ -83,7 +100,7 @@ def test_ablation_cli_writes_the_summary(tmp_path, capsys):
     out = tmp_path / "docs" / "ablation.md"
     assert main([str(tmp_path), "--out", str(out), "--header", "made by a test"]) == 0
     text = out.read_text(encoding="utf-8")
-    assert text.startswith("made by a test\n\n| arm | G |") and "| gradual − direct | 2 | 12 | 1 | +1.50 |" in text
+    assert text.startswith("made by a test\n\n| arm | G |") and "| exploratory | gradual − direct | 2 | 12 | 1 | +1.50 |" in text
     assert "| dense | 1 | 12 | 1 | 33.00 | - |" in text and "1 failed job(s): 3 seed None: unreadable metrics.json" in text
     assert text == "made by a test\n\n" + capsys.readouterr().out
 
@@ -96,7 +113,8 @@ def test_ablation_cli_json_gives_the_exact_p_of_six_positive_pairs(tmp_path, cap
     assert main([str(tmp_path), "--json"]) == 0
     (got,) = json.loads(capsys.readouterr().out)
     assert (got["arm"], got["baseline"], got["groups"], got["epochs"], got["n"]) == ("gradual", "direct", 4, 12, 6)
-    assert got["p_value"] == 0.03125 and got["p_holm"] == 0.03125 and got["prob_improvement"] == 1.0
+    assert got["p_value"] == 0.03125 and got["p_holm"] is None and got["prob_improvement"] == 1.0
+    assert got["role"] == "exploratory" and got["verdict"] == "better"
     assert got["mean_diff"] == pytest.approx(0.55) and 0.3 <= got["ci_low"] < 0.55 < got["ci_high"] <= 0.8
 
 
@@ -111,3 +129,24 @@ def test_ablation_cli_bad_sweep_dir_exits_2(tmp_path, capsys, setup):
         main([str(bad)])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.startswith("gradgroup-ablation: error: ") and str(bad) in err
+
+
+def test_ablation_cli_on_a_users_own_sweep_and_on_one_with_nothing_to_compare(tmp_path, capsys):
+    """`gradgroup-train -m experiment=table3/dg4 grouping=none,gradual seed=0,...,5` leaves table3 records;
+    they compare. A sweep of one arm says in one line why nothing compared, and exits 1."""
+    from gradgroup.cli.ablation import main
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    _write(mine, [_run(arm, 4, s, 40.0 + s + (1.0 if arm == "gradual" else 0)) | {"table": "table3"}
+                  for s in range(6) for arm in ("direct", "gradual")])
+    assert main([str(mine), "--json"]) == 0
+    (got,) = json.loads(capsys.readouterr().out)
+    assert (got["arm"], got["baseline"], got["n"]) == ("gradual", "direct", 6)
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    _write(lonely, [_run("gradual", 4, s, 40.0) for s in range(3)] + [{"status": "ok", "block": "nonbt1d", "miou": 1.0}])
+    assert main([str(lonely)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
+    assert "nothing compared" in captured.err and "found gradual at G = 4, 12 epochs (3 seeds)" in captured.err

@@ -110,3 +110,25 @@ def test_t_interval_of_a_mean():
     low, high = stats.t_interval(43.0, 0.71, 2)
     assert (low, high) == pytest.approx((43 - 12.706 * 0.71 / math.sqrt(2), 43 + 12.706 * 0.71 / math.sqrt(2)), abs=1e-2)
     assert stats.t_interval(43.0, None, 1) == (None, None)
+
+
+@pytest.mark.parametrize("seed,n", [(0, 6), (1, 10), (2, 16), (3, 20)])
+def test_the_interval_inverts_the_sign_flip_test(seed, n):
+    """Shifts just inside the interval are not rejected at 0.05, shifts a little outside are: the interval
+    and the p-value never disagree about zero."""
+    d = np.random.default_rng(seed).normal(0.8, 1.2, n)
+    low, high = stats.sign_flip_interval(d)
+    assert low < d.mean() < high
+    step = 0.02 * (high - low)
+    assert stats.sign_flip_p(d - (low + step)) > stats.ALPHA and stats.sign_flip_p(d - (high - step)) > stats.ALPHA
+    assert stats.sign_flip_p(d - (low - step)) <= stats.ALPHA and stats.sign_flip_p(d - (high + step)) <= stats.ALPHA
+    assert (stats.sign_flip_p(d) < stats.ALPHA) == (low > 0 or high < 0)
+    t_low, t_high = sps.t.interval(0.95, n - 1, d.mean(), sps.sem(d))  # near-normal data: close to the t interval
+    assert abs(low - t_low) < 0.25 * (t_high - t_low) and abs(high - t_high) < 0.25 * (t_high - t_low)
+
+
+def test_below_six_seeds_there_is_no_interval_and_equal_differences_give_a_point():
+    assert stats.sign_flip_interval([1.0, 2.0, 0.5, 1.5, 1.2]) == (None, None)
+    assert stats.sign_flip_interval([0.7] * 8) == (0.7, 0.7)
+    c = stats.compare({s: 10.0 + s for s in range(8)}, {s: 9.0 + s + 0.1 * (-1) ** s for s in range(8)})
+    assert (c["ci_low"], c["ci_high"]) == pytest.approx(stats.sign_flip_interval([1.0 - 0.1 * (-1) ** s for s in range(8)]))

@@ -14,11 +14,12 @@ def _job(root, part, name, arm, groups, seed, miou, started, epochs=EPOCHS):
     """A finished job as the study sweeps leave it: metrics.json and csv/metrics.csv in its run dir."""
     d = root / part / name
     (d / "csv").mkdir(parents=True)
-    dense, gradual = arm == "dense", arm not in ("dense", "direct")
+    dense, gradual = arm == "dense", arm not in ("dense", "direct", "direct_matched")
     (d / "metrics.json").write_text(json.dumps({
         "status": "ok", "table": "ablation", "experiment": "table3/d" if dense else f"table3/dg{groups}",
-        "arm": arm if gradual else None, "block": "d" if dense else "dgc", "groups": 1 if dense else groups,
-        "gradual": gradual, "seed": seed, "miou": miou, "epochs": epochs, "started": started, "wall_s": 100.0}))
+        "arm": None if arm in ("dense", "direct") else arm, "block": "d" if dense else "dgc",
+        "groups": 1 if dense else groups, "gradual": gradual, "seed": seed, "miou": miou, "epochs": epochs,
+        "started": started, "wall_s": 100.0, "test_split": "test", "test_images": 512}))
     rows = []
     for e in range(epochs):
         alpha = "" if not gradual else (max(0.0, 1 - (e + 1) / (epochs / 2)) if arm != "abrupt" else
@@ -32,22 +33,24 @@ def study(tmp_path):
     root = tmp_path / "study"
     wins = [1.0, 2.0, 1.5, 3.0, 0.5, 2.5]
     for s, w in enumerate(wins):
-        for arm, miou in (("direct", 30 + s), ("abrupt", 30 + s + (-1) ** s * 0.2), ("gradual", 30 + s + w)):
-            _job(root, "grouped", f"{arm}_{s}", arm, 4, s, miou, started=1000.0 + s)
+        for arm, miou in (("direct_matched", 30 + s), ("gradual", 30 + s + w)):
+            _job(root, "primary", f"{arm}_{s}", arm, 4, s, miou, started=1000.0 + s)
+        _job(root, "abrupt", f"abrupt_{s}", "abrupt", 4, s, 30 + s + (-1) ** s * 0.2, started=1100.0 + s)
+        _job(root, "explore", f"direct_{s}", "direct", 4, s, 30 + s + (-1) ** s * 0.1, started=1200.0 + s)
         _job(root, "dense", f"d_{s}", "dense", 1, s, 35.0 + s, started=2000.0 + s)
     return root
 
 
 def test_epoch_history_takes_the_last_value_of_each_epoch_and_skips_missing_files(tmp_path, study):
-    run = {"_path": str(study / "grouped" / "gradual_0" / "metrics.json")}
+    run = {"_path": str(study / "primary" / "gradual_0" / "metrics.json")}
     hist = epoch_history(run)
     assert list(hist.index) == [1, 2, 3, 4] and hist.loc[4, "val_miou"] == pytest.approx(31.0)
     assert list(hist["alpha"]) == pytest.approx([0.5, 0.0, 0.0, 0.0])
-    csv = study / "grouped" / "gradual_0" / "csv" / "metrics.csv"
+    csv = study / "primary" / "gradual_0" / "csv" / "metrics.csv"
     csv.write_text(csv.read_text() + "3,,9,,99.0\n")  # a resumed run appended the epoch again
     assert epoch_history(run).loc[4, "val_miou"] == 99.0
     assert epoch_history({"_path": str(tmp_path / "nowhere" / "metrics.json")}) is None
-    got = curves({"a": [run, {"_path": str(study / "grouped" / "gradual_1" / "metrics.json")}]})["a"]
+    got = curves({"a": [run, {"_path": str(study / "primary" / "gradual_1" / "metrics.json")}]})["a"]
     assert list(got["n"]) == [2, 2, 2, 2] and got.loc[1, "ci_low"] < got.loc[1, "mean"] < got.loc[1, "ci_high"]
 
 
@@ -55,29 +58,27 @@ def test_part_times_per_sweep(study):
     from gradgroup.results.records import load_runs
 
     times = {t["part"]: t for t in part_times(load_runs([study]), study)}
-    assert times["grouped"]["jobs"] == 18 and times["grouped"]["span_s"] == pytest.approx(105.0)
+    assert times["primary"]["jobs"] == 12 and times["primary"]["span_s"] == pytest.approx(105.0)
     assert times["dense"]["mean_job_s"] == 100.0 and times["dense"]["job_s"] == 600.0
 
 
-def test_verdicts_state_the_interval_or_the_detectable_size():
-    base = {"arm": "gradual", "baseline": "direct", "groups": 4, "epochs": 12, "n": 12, "mean_diff": 1.234,
-            "ci_low": 0.5, "ci_high": 2.0, "p_value": 0.002, "p_holm": 0.01, "mde": 0.9}
-    assert verdict(base) == ("gradual − direct at G = 4, 12 epochs: +1.2 mIoU [+0.5, +2.0], p = 0.002 (Holm 0.01), "
-                             "n = 12; gradual is better.")
-    null = verdict(base | {"mean_diff": 0.1, "ci_low": -0.6, "ci_high": 0.8, "p_value": 0.8, "p_holm": 1.0})
-    assert "no detectable effect:" in null and "±0.9 mIoU" in null and "[-0.6, +0.8]" in null
-    alone = verdict(base | {"p_value": 0.04, "p_holm": 0.3})  # below 0.05 alone, not across the family
-    assert "p = 0.04 (Holm 0.3)" in alone and "gradual ahead at p < 0.05 alone, not after Holm's" in alone
-    assert "no detectable effect" not in alone and "12 seeds allow is 0.00049" in alone
-    tiny = verdict(base | {"p_value": 0.0004, "p_holm": 0.004})
-    assert "p < 0.001 (Holm 0.004)" in tiny and "p = <" not in tiny
+def test_a_verdict_states_interval_t_interval_p_holm_and_its_word():
+    base = {"arm": "gradual", "baseline": "abrupt", "groups": 4, "epochs": 32, "n": 16, "mean_diff": 1.234,
+            "sd_diff": 1.0, "ci_low": 0.5, "ci_high": 2.0, "p_value": 0.002, "p_holm": 0.006, "wins": 14,
+            "verdict": "better"}
+    text = verdict(base)
+    assert text.startswith("gradual − abrupt at G = 4, 32 epochs: +1.23 mIoU, 95% interval [+0.50, +2.00] (t: [+0.70, +1.77])")
+    assert "exact sign-flip p = 0.002, Holm-adjusted p = 0.006, n = 16 paired seeds, gradual ahead in 14/16: **better**." in text
+    primary = verdict(base | {"p_holm": None, "verdict": "inconclusive (the interval spans both a gain of 2.0 and a loss of 0.5 mIoU)"})
+    assert "Holm" not in primary and "**inconclusive (the interval spans both" in primary
 
 
 def test_study_cli_writes_tables_plots_and_the_page(study, tmp_path, capsys):
     from gradgroup.cli.study import main
 
     page = tmp_path / "docs" / "gradual_study.md"
-    assert main([str(study), "--publish", str(page), "--command", "make study PRESET=test", "--wandb", "disabled"]) == 0
+    assert main([str(study), "--publish", str(page), "--command", "make study PRESET=test", "--wandb", "disabled",
+                 "--plan-commit", "abc1234", "--deviation", "ran on a smaller host"]) == 0
     for name in ("ablation.md", "comparisons.json", "forest.png", "curves.png", "gradual_study.md"):
         assert (study / name).stat().st_size > 200, name
     assert (tmp_path / "docs" / "gradual_study_forest.png").stat().st_size > 10_000
@@ -86,10 +87,20 @@ def test_study_cli_writes_tables_plots_and_the_page(study, tmp_path, capsys):
     assert "Generated by `make study PRESET=test`" in text and "torch " in text and "cores" in text
     assert "![paired differences with 95% intervals](gradual_study_forest.png)" in text
     assert (study / "gradual_study.md").read_text(encoding="utf-8").count("](forest.png)") == 1
-    # gradual beat direct on all 6 seeds: p = 2/64; three comparisons in the family -> Holm x3 at most
-    assert "- gradual − direct at G = 4, 4 epochs: +1.8 mIoU [" in text and "p = 0.0312" in text
-    assert "| grouped | 18 | 0 |" in text and "| dense | 6 | 0 |" in text
-    assert "abrupt − direct at G = 4, 4 epochs: +0.0 mIoU" in text and "no detectable effect" in text
+    # the page opens with the plan, then the primary, the secondary family, the exploratory part
+    order = [text.index(h) for h in ("## The plan", "## Primary", "## Secondary", "## Exploratory", "## The measurement")]
+    assert order == sorted(order) and "committed in abc1234 before the runs" in text
+    # gradual beat direct_matched on all 6 seeds: p = 2/64, unadjusted; 6 of the plan's 16 pairs
+    assert "- gradual − direct_matched at G = 4, 4 epochs: +1.75 mIoU, 95% interval [+" in text
+    assert "exact sign-flip p = 0.0312, n = 6 paired seeds, gradual ahead in 6/6: **better**." in text
+    assert "Only 6 of the plan's 16 pairs have finished" in text
+    assert "gradual − abrupt at G = 4, 4 epochs:" in text and "Holm-adjusted p = " in text
+    assert "gradual − direct_matched at G = 2: not run yet" in text
+    assert "- direct − direct_matched at G = 4, 4 epochs:" in text.split("## Exploratory")[1].split("##")[0]
+    assert "the `test` split of 512 images" in text and "- ran on a smaller host" in text
+    assert "| primary | 12 | 0 |" in text and "| dense | 6 | 0 |" in text
     comps = json.loads((study / "comparisons.json").read_text())
-    assert {(c["arm"], c["baseline"]) for c in comps} == {("gradual", "direct"), ("abrupt", "direct"), ("gradual", "abrupt")}
+    roles = {(c["arm"], c["baseline"]): c["role"] for c in comps}
+    assert roles[("gradual", "direct_matched")] == "primary" and roles[("gradual", "abrupt")] == "secondary"
+    assert roles[("direct", "direct_matched")] == "exploratory"
     assert "study report ->" in capsys.readouterr().out

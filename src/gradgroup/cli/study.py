@@ -20,7 +20,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from ..common.atomic import publish_page
+from ..common.atomic import atomic_write_text, publish_page
 from ..measure.latency import cpu_description
 from ..results.ablation import ablation_arm, ablation_groups, arm_rows, as_records, cells, comparisons, summarise
 from ..results.history import curves
@@ -46,7 +46,7 @@ def _curve_keys(runs: list[dict]) -> dict:
     by_key = defaultdict(list)
     for r in runs:
         arm = ablation_arm(r)
-        if is_ok(r) and r.get("table") == "ablation" and arm is not None and r.get("epochs") is not None:
+        if is_ok(r) and arm is not None and r.get("epochs") is not None:
             by_key[(ablation_groups(r, arm), int(r["epochs"]), arm)].append(r)
     return by_key
 
@@ -60,20 +60,24 @@ def main(argv: list[str] | None = None) -> int:
     env_mode = os.environ.get("WANDB_MODE", "offline")
     p.add_argument("--wandb", choices=WANDB_MODES, default=env_mode if env_mode in WANDB_MODES else "offline",
                    help="summary run mode; offline writes under STUDY_DIR/wandb (default: $WANDB_MODE or offline)")
+    p.add_argument("--plan-commit", help="the commit that added docs/gradual_study_plan.md (named on the page)")
+    p.add_argument("--deviation", action="append", default=[], metavar="TEXT",
+                   help="a deviation from the plan, listed on the page (repeatable)")
     args = p.parse_args(argv)
     out = Path(args.study_dir)
     runs = load_runs([out])
     by_cell = cells(runs)
     comps = comparisons(by_cell)
-    (out / "ablation.md").write_text(summarise(runs) + "\n", encoding="utf-8")
-    (out / "comparisons.json").write_text(json.dumps(as_records(comps), indent=1) + "\n", encoding="utf-8")
+    atomic_write_text(out / "ablation.md", summarise(runs) + "\n")
+    atomic_write_text(out / "comparisons.json", json.dumps(as_records(comps), indent=1) + "\n")
     pngs = {"forest": out / "forest.png", "curves": out / "curves.png"}
     plot_forest(comps, pngs["forest"])
     plot_curves(curves(_curve_keys(runs)), pngs["curves"])
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
-    kw = dict(command=args.command, machine=machine(), date=date)
+    kw = dict(command=args.command, machine=machine(), date=date, plan_commit=args.plan_commit,
+              deviations=tuple(args.deviation))
     page = study_markdown(runs, comps, out, forest_png="forest.png", curves_png="curves.png", **kw)
-    (out / "gradual_study.md").write_text(page, encoding="utf-8")
+    atomic_write_text(out / "gradual_study.md", page)
     written = [out / "gradual_study.md"]
     if args.publish:
         target = Path(args.publish)

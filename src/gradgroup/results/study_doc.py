@@ -1,11 +1,11 @@
-"""docs/gradual_study.md, written from the study's runs: design, machine, times, tables, plots, verdicts.
+"""docs/gradual_study.md, written from the study's runs: the plan's verdicts, then what ran, tables, plots.
 
-`make study` runs four sweeps into one study dir (sweeps/study_{grouped,cosine,dense,long}.yaml, one
-sub-dir each); this page is built from their metrics.json files alone (what ran, on how many seeds, how
-long each part took) plus the machine description the command line hands in. One verdict sentence per
-comparison, stated with its interval; a comparison whose Holm-adjusted p is not below 0.05 is reported
-as "ahead at p < 0.05 alone" when its own p is, else as "no detectable effect" together with the effect
-this many seeds would have detected.
+`make study` runs the parts of the pre-registered plan (docs/gradual_study_plan.md; its rules are
+`gradgroup.results.study_plan`) into one study dir, one sub-dir per part; this page is built from their
+metrics.json files alone (what ran, on how many seeds, which test split, how long each part took) plus
+what the command line hands in (command, machine, the plan's commit, deviations). The page opens with the
+plan, then the primary verdict, the secondary family (Holm over it alone), then the exploratory part;
+every verdict's word follows its numbers (`study_plan.verdict_word`).
 """
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from pathlib import Path
 
 from .ablation import METHODS, arm_rows, arm_table, cells, comparison_table, failed_line, p_is, p_text
 from .format import ci_cell, num
-from .stats import ALPHA as SIGNIFICANCE, min_seeds_for, smallest_p
+from .records import is_ok
+from .stats import t_interval
+from .study_plan import (EXPLORATORY_ROLE, PLANNED_SEEDS, PRIMARY, PRIMARY_ROLE, SECONDARY, SECONDARY_ROLE,
+                         SESOI, ALPHA)
 
 
 def part_times(runs: list[dict], study_dir) -> list[dict]:
@@ -31,7 +34,7 @@ def part_times(runs: list[dict], study_dir) -> list[dict]:
         starts = [num(r.get("started")) for r in rs if num(r.get("started")) is not None]
         ends = [num(r.get("started")) + num(r.get("wall_s")) for r in rs
                 if num(r.get("started")) is not None and num(r.get("wall_s")) is not None]
-        out.append({"part": name, "jobs": len(rs), "failed": sum(r.get("status") != "ok" for r in rs),
+        out.append({"part": name, "jobs": len(rs), "failed": sum(not is_ok(r) for r in rs),
                     "job_s": sum(walls), "mean_job_s": sum(walls) / len(walls) if walls else None,
                     "span_s": max(ends) - min(starts) if ends and starts else None,
                     "start": min(starts) if starts else None, "end": max(ends) if ends else None})
@@ -47,23 +50,24 @@ def _minutes(seconds) -> str:
 
 
 def verdict(c: dict) -> str:
-    """One sentence: the difference with its interval, p, Holm's p and n; the detectable size when none."""
+    """One sentence: the difference, its interval (and the t interval beside it), p (Holm's for the
+    secondary family), n, seeds won, and the verdict in bold."""
     where = f"{c['arm']} − {c['baseline']} at G = {c['groups']}, {_epochs(c['epochs'])}"
-    ci = ci_cell(c["ci_low"], c["ci_high"], signed=True, digits=1, missing="(no interval at n = 1)")
-    stat = f"{c['mean_diff']:+.1f} mIoU {ci}, {p_is(c['p_value'])} (Holm {p_text(c['p_holm'])}), n = {c['n']}"
-    if c["p_holm"] is not None and c["p_holm"] < SIGNIFICANCE:
-        better = c["arm"] if c["mean_diff"] > 0 else c["baseline"]
-        return f"{where}: {stat}; {better} is better."
-    if c["mde"] is None:
-        return (f"{where}: {stat}; no detectable effect, and none could be detected: below {min_seeds_for()} "
-                f"paired seeds no sign-flip p reaches {SIGNIFICANCE}.")
-    if c["p_value"] is not None and c["p_value"] < SIGNIFICANCE:
-        ahead = c["arm"] if c["mean_diff"] > 0 else c["baseline"]
-        return (f"{where}: {stat}; {ahead} ahead at p < {SIGNIFICANCE} alone, not after Holm's adjustment across "
-                f"the study's comparisons (the smallest sign-flip p {c['n']} seeds allow is "
-                f"{smallest_p(c['n']):.2g}).")
-    return (f"{where}: {stat}; no detectable effect: with this n and spread a true difference of "
-            f"±{c['mde']:.1f} mIoU would be found 4 times in 5.")
+    ci = ci_cell(c["ci_low"], c["ci_high"], signed=True, digits=2, missing="(no interval below 6 seeds)")
+    t_low, t_high = t_interval(c["mean_diff"], c.get("sd_diff"), c["n"])
+    t_ci = ci_cell(t_low, t_high, signed=True, digits=2, missing="")
+    holm = f", Holm-adjusted p = {p_text(c['p_holm'])}" if c.get("p_holm") is not None else ""
+    stat = (f"{c['mean_diff']:+.2f} mIoU, 95% interval {ci}" + (f" (t: {t_ci})" if t_ci else "") +
+            f", exact sign-flip {p_is(c['p_value'])}{holm}, n = {c['n']} paired seeds, "
+            f"{c['arm']} ahead in {c['wins']}/{c['n']}")
+    return f"{where}: {stat}: **{c['verdict']}**."
+
+
+def _planned(question, comps: list[dict], role: str) -> str:
+    found = [c for c in comps if c.get("role") == role and (c["arm"], c["baseline"], c["groups"]) == tuple(question)]
+    if found:
+        return verdict(found[0])
+    return f"{question.text()}: not run yet (its part of `make study` has not finished)."
 
 
 def design_lines(by_cell: dict) -> list[str]:
@@ -80,30 +84,45 @@ def design_lines(by_cell: dict) -> list[str]:
 
 
 def study_markdown(runs: list[dict], comps: list[dict], study_dir, *, command: str, machine: dict, date: str,
-                   forest_png: str, curves_png: str) -> str:
+                   forest_png: str, curves_png: str, plan_commit: str | None = None,
+                   deviations: tuple[str, ...] = ()) -> str:
     """The page. `machine`: cpu, simd, cpu_count, torch; the PNG names are relative to the page."""
     by_cell = cells(runs)
     times = part_times(runs, study_dir)
     starts = [t["start"] for t in times if t["start"] is not None]
     ends = [t["end"] for t in times if t["end"] is not None]
     total = max(ends) - min(starts) if starts and ends else None
+    primary = [c for c in comps if c.get("role") == PRIMARY_ROLE]
+    n_primary = primary[0]["n"] if primary else 0
+    explore = [c for c in comps if c.get("role") == EXPLORATORY_ROLE]
+    splits = sorted({(r.get("test_split") or "val", r.get("test_images")) for r in runs if is_ok(r)},
+                    key=lambda s: (str(s[0]), s[1] or 0))
+    plan_ref = f", committed in {plan_commit} before the runs" if plan_commit else ""
     lines = [
-        "# Does gradual grouping help? The paired-seed study", "",
+        "# Does gradual grouping help? The pre-registered study", "",
         f"Generated by `{command}` on {date} from the runs in `{study_dir}` "
-        "(`gradgroup.results.study_doc`; rerun the command, or `python -m gradgroup.cli.study <study dir>`, "
-        "to regenerate).", "",
-        "## Design", "",
-        "The same DG{G}* network (starred ERFNet encoder with grouped 1x1 convs, ERFNet decoder), data, epochs and "
-        "seeds in every arm; each arm changes one thing:", "",
-        "- `direct`: grouped from the start (`grouping=none`);",
-        "- `abrupt`: dense (alpha = 1) until the point where the gradual schedule reaches 0, then alpha = 0 in one "
-        "step and the same fine-tuning (`grouping=abrupt`): starting dense without annealing;",
-        "- `gradual`: alpha annealed linearly from 1 to 0 over the first half of training (`grouping=gradual`), "
-        "`cosine` the same with a cosine shape (`grouping=cosine`);",
-        "- `dense`: D*, the ceiling (`experiment=table3/d`).", "",
-        "Runs are paired by seed: within a seed every arm sees the same data order and augmentation draws "
-        "(data/sampling.py) and draws its weights from the same seed (not the same weights: a grouped conv has "
-        "fewer). What ran:", "",
+        "(`gradgroup.results.study_doc`; `python -m gradgroup.cli.study <study dir>` regenerates it).", "",
+        "## The plan", "",
+        f"The analysis was fixed before the runs: [gradual_study_plan.md](gradual_study_plan.md){plan_ref}. "
+        f"Primary: {PRIMARY.text()} at the full budget, {PLANNED_SEEDS} paired seeds, exact two-sided sign-flip "
+        f"test at {ALPHA} with no adjustment and the interval that inverts it. Secondary, Holm over these "
+        f"alone: " + "; ".join(q.text() for q in SECONDARY) + ". Everything else is exploratory and unadjusted. "
+        f"`direct_matched` is direct grouping with the grouped convs drawn at the gradual conv's in-group "
+        f"scale (the init confound's fix; the plan argues the choice). A verdict is better/worse at p < {ALPHA}, "
+        f"else 'no effect larger than X' when the interval lies within ±{SESOI} mIoU, else inconclusive.", "",
+        "## Primary", "",
+        f"- {_planned(PRIMARY, comps, PRIMARY_ROLE)}",
+        *([f"- Only {n_primary} of the plan's {PLANNED_SEEDS} pairs have finished: this is not the plan's verdict "
+           "yet."] if primary and n_primary < PLANNED_SEEDS else []), "",
+        "## Secondary (Holm over these three alone)", "",
+        *(f"- {_planned(q, comps, SECONDARY_ROLE)}" for q in SECONDARY), "",
+        "## Exploratory (unadjusted; a hint, not a finding)", "",
+        *([f"- {verdict(c)}" for c in explore] or ["- none run yet."]), "",
+        "## The measurement", "",
+        "Test mIoU of the last epoch's weights (gradual models converted to real grouped convs), scored on "
+        + "; ".join(f"the `{name}` split of {n if n is not None else 'an unrecorded number of'} images"
+                    for name, n in splits) + " (the same images for every arm and seed).", "",
+        "## What ran", "",
         *design_lines(by_cell), "",
         "## Machine and time", "",
         f"{machine.get('cpu', '?')} ({machine.get('simd', '?')}), {machine.get('cpu_count', '?')} cores, "
@@ -112,8 +131,8 @@ def study_markdown(runs: list[dict], comps: list[dict], study_dir, *, command: s
         "| part | jobs | failed | wall time | mean per job | summed job time |", "|---|---|---|---|---|---|",
         *(f"| {t['part']} | {t['jobs']} | {t['failed']} | {_minutes(t['span_s'])} | {_minutes(t['mean_job_s'])} | "
           f"{_minutes(t['job_s'])} |" for t in times), "",
-        "## Verdicts", "",
-        *(f"- {verdict(c)}" for c in comps), "",
+        "## Deviations from the plan", "",
+        *([f"- {d}" for d in deviations] or ["- none."]), "",
         "## Test mIoU per arm", "", *arm_table(arm_rows(by_cell)), "",
         "## Paired comparisons", "", *comparison_table(comps), "", METHODS, *failed_line(runs), "",
         f"![paired differences with 95% intervals]({forest_png})", "",

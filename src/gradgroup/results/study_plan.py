@@ -25,6 +25,7 @@ from typing import NamedTuple
 from .stats import holm
 
 ALPHA = 0.05
+PLANNED_SEEDS = 16  # seeds 0-15 per arm (sweeps/study_*.yaml); the verdict is read once all pairs exist
 SESOI = 0.5  # mIoU points: the smallest effect of interest; a difference below it is not worth an extra arm
 PRIMARY_ROLE, SECONDARY_ROLE, EXPLORATORY_ROLE = "primary", "secondary", "exploratory"
 

@@ -1,7 +1,8 @@
 """The study's two pictures: a forest plot of the paired differences, and val mIoU curves with alpha.
 
-Forest plot: one row per comparison (arm − baseline at G and an epoch budget), the mean paired difference
-with its 95% bootstrap interval and n, p and Holm's p written beside it, a line at 0 (no effect).
+Forest plot: one row per comparison (arm − baseline at G and an epoch budget), its role in the plan, the
+mean paired difference with its 95% interval (the inverted sign-flip test) and n, the deciding p written
+beside it (Holm's for the secondary family), a line at 0 (no effect).
 Curves: one panel per G and budget, per arm the validation mIoU after each epoch (mean over seeds and a
 95% t band), and alpha on a second axis (dashed: the value after each epoch, from 1 at the start) for
 the arms that anneal; direct has alpha = 0 and
@@ -25,7 +26,8 @@ def _color(arm: str) -> str:
 
 
 def comparison_label(c: dict) -> str:
-    return f"{c['arm']} − {c['baseline']}, G = {c['groups']}, {c['epochs']} ep (n = {c['n']})"
+    role = f"[{c['role']}] " if c.get("role") else ""
+    return f"{role}{c['arm']} − {c['baseline']}, G = {c['groups']}, {c['epochs']} ep (n = {c['n']})"
 
 
 def plot_forest(comps: list[dict], path) -> Figure:
@@ -42,10 +44,11 @@ def plot_forest(comps: list[dict], path) -> Figure:
     ax.axvline(0, color="0.3", lw=1, ls="--")
     ax.set_yticks(ys, [comparison_label(c) for c in comps])
     ax.set_ylim(-0.7, len(comps) - 0.3)
-    ax.set_xlabel("paired difference in test mIoU (arm − baseline, points), mean and 95% BCa bootstrap interval")
+    ax.set_xlabel("paired difference in test mIoU (arm − baseline, points), mean and 95% interval (inverted sign-flip)")
     ax.grid(True, axis="x", alpha=0.3)
     right = ax.secondary_yaxis("right")
-    right.set_yticks(ys, [f"{p_is(c['p_value'])}, Holm {p_text(c['p_holm'])}" for c in comps])
+    right.set_yticks(ys, [p_is(c["p_value"]) + (f", Holm {p_text(c['p_holm'])}" if c.get("p_holm") is not None else "")
+                          for c in comps])
     right.tick_params(length=0)
     ax.set_title("Does the schedule matter? Paired by seed")
     if path is not None:
