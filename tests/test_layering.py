@@ -22,7 +22,8 @@ MAY_IMPORT = {
     "config": {"data", "grouping"} | GROUND,  # only their choice lists: see CONFIG_READS below
     "deploy": {"grouping", "measure", "models", "data"} | GROUND,
     "inference": {"deploy", "grouping", "measure", "models", "data"} | GROUND,
-    "training": {"config", "grouping", "measure", "models", "data"} | GROUND,
+    "jobs": GROUND,  # job-keeping: the run dir's lock and record, signals, SLURM, the launcher watch
+    "training": {"config", "grouping", "measure", "models", "data", "jobs"} | GROUND,
     "search": {"deploy", "grouping", "measure", "models", "data"} | GROUND,
     "cli": set(),  # the top: anything
 }
@@ -117,3 +118,26 @@ def test_tests_use_the_command_line_only_as_commands(path):
     bad += [(n.lineno, f"{n.value.id}.{n.attr}") for n in ast.walk(tree) if isinstance(n, ast.Attribute)
             and isinstance(n.value, ast.Name) and n.value.id in modules and n.attr not in CLI_SURFACE]
     assert not bad, f"{path.name} takes {bad} from gradgroup.cli: move it into the library and import it there"
+
+
+PLUGINS = Path(gradgroup.__file__).parents[1] / "hydra_plugins"
+PLUGIN_SOURCES = sorted(PLUGINS.rglob("*.py"))
+PLUGIN_MAY_IMPORT = {"search", "results", "config", "common", "errors"}  # the sweeper sits beside cli/, never on it
+
+
+@pytest.mark.parametrize("path", PLUGIN_SOURCES, ids=lambda p: str(p.relative_to(PLUGINS)))
+def test_the_hydra_plugins_import_only_the_library_below_the_command_line(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    mods = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level]
+    mods += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    bad = [m for m in mods if m.startswith("gradgroup.") and m.split(".")[1] not in PLUGIN_MAY_IMPORT]
+    assert not bad, f"hydra_plugins/{path.relative_to(PLUGINS)} imports {bad}"
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 300
+
+
+def test_nothing_in_the_library_imports_the_hydra_plugins():
+    bad = [str(p.relative_to(ROOT)) for p in SOURCES if "hydra_plugins" in
+           {getattr(n, "module", None) or "" for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+            if isinstance(n, ast.ImportFrom)} | {a.name.split(".")[0] for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                                                  if isinstance(n, ast.Import) for a in n.names}]
+    assert not bad

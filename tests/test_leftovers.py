@@ -41,8 +41,8 @@ def test_partial_writes_go_and_a_fresh_rerun_keeps_no_stale_checkpoint(data_cach
 JOB = """
 import os, signal, sys, time
 import wandb  # noqa: F401  what a WandbLogger loads: it makes tmp*wandb-media and tmp*wandb-artifacts
-from gradgroup.training.launcher_watch import stop_with_launcher
-from gradgroup.training.signals import stop_on_signals
+from gradgroup.jobs.launcher_watch import stop_with_launcher
+from gradgroup.jobs.signals import stop_on_signals
 from gradgroup.training.wandb_media import remove_wandb_temp_dirs
 with stop_with_launcher(int(sys.argv[1]), [remove_wandb_temp_dirs], poll_s=0.1), stop_on_signals():
     print("training", flush=True)

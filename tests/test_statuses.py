@@ -17,7 +17,7 @@ from gradgroup.results.table import make_table
 from gradgroup.training import checkpoints as ckpt_mod
 from gradgroup.common.atomic import atomic_write
 from gradgroup.training.module import SegmentationModule
-from gradgroup.training.record import write_record
+from gradgroup.jobs.record import write_record
 from gradgroup.training.run import train
 from helpers import compose_cfg, run_cli
 

@@ -17,8 +17,8 @@ import psutil
 import pytest
 
 from gradgroup.errors import GradgroupError
-from gradgroup.training.lifecycle import lock_run_dir
-from gradgroup.training.record import write_record
+from gradgroup.jobs.lifecycle import lock_run_dir
+from gradgroup.jobs.record import write_record
 
 EPOCHS = 5
 SWEEP = ["-m", "experiment=table3/dg2,table3/dg4,table3/d,table3/dg8", "preset=smoke", "hydra/launcher=joblib",
@@ -88,7 +88,7 @@ def test_killed_sweep_leaves_no_job_and_resumes_clean(data_cache, tmp_path, sign
 
 def test_a_second_writer_into_a_run_dir_in_use_is_refused(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from gradgroup.training.lifecycle import lock_run_dir; "
+                               "from gradgroup.jobs.lifecycle import lock_run_dir; "
                                f"lock = lock_run_dir(Path({str(tmp_path)!r})); print('locked', flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True)
     try:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from gradgroup.config.runtime import SCOPE_ENV, in_scope, judge_only
+from gradgroup.results.sweep_jobs import SCOPE_ENV, in_scope, judge_only
 from gradgroup.results.records import is_ok, load_runs
 from gradgroup.search.confirm import CONFIRM_DIR
 from gradgroup.search.runner import TRIAL_GLOB

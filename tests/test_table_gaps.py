@@ -8,7 +8,7 @@ import time
 
 from gradgroup.cli.table import main
 from gradgroup.results.table import make_table
-from gradgroup.training.record import write_record
+from gradgroup.jobs.record import write_record
 
 PLANNED = ["experiment=table3/dg2,table3/dg4,table3/d,table3/dg8", "preset=smoke", "threads=1"]
 MULTIRUN = """hydra:

@@ -33,6 +33,7 @@ from ..config.compose import compose_config
 from ..errors import ConfigError
 from ..results.records import load_runs
 from .report import fail, reports_user_errors
+from ..common.records import is_ok
 
 PROG = "gradgroup-bench"
 DEFAULT_SIZES = ["1024x512", "256x128"]  # the paper's input, and the quick training size (W x H)
@@ -73,8 +74,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def sweep_experiments(sweep_dir: str) -> list[str]:
     """The experiments of a sweep's finished jobs, in the order of their metrics.json files."""
     runs = load_runs([sweep_dir])
-    names = list(dict.fromkeys(r["experiment"] for r in runs if r.get("status") == "ok" and r.get("experiment")))
-    skipped = sorted({str(r.get("experiment")) for r in runs if r.get("status") != "ok"} - set(names))
+    names = list(dict.fromkeys(r["experiment"] for r in runs if is_ok(r) and r.get("experiment")))
+    skipped = sorted({str(r.get("experiment")) for r in runs if not is_ok(r)} - set(names))
     if skipped:
         print(f"note: not benchmarking {skipped}: no finished job in {sweep_dir}", file=sys.stderr)
     if not names:

@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from .report import reports_user_errors
+from ..common.records import Status
 
 PROG = "gradgroup-eval"
 # metrics.json keys that describe the run and still apply to an eval of its weights
@@ -60,7 +61,7 @@ def main(argv=None) -> None:
                               original_gt=datamodule.label_resolution == "full") if args.official else None
     result = evaluate(predictor, datamodule.test_dataloader(), datamodule.num_classes, datamodule.ignore_index,
                       on_batch=official, progress=not args.no_progress)
-    record = {"status": "ok", **{k: src.record[k] for k in RUN_KEYS if k in src.record},
+    record = {"status": Status.OK, **{k: src.record[k] for k in RUN_KEYS if k in src.record},
               "source": str(src.given), "weights": str(src.weights), "source_kind": src.kind,
               "backend": predictor.backend, "device": device, "split": datamodule.test_split,
               "images": result["images"], **datamodule.label_resolution_record("test"),

@@ -31,7 +31,7 @@ WARNING_FILTERS: list[tuple[str, type[Warning], str]] = [
      r"lightning_fabric\.plugins\.environments\.slurm"),
     # ModelCheckpoint warns at every fit whose checkpoint dir holds files. Here that is always a resume in
     # place: a run started afresh moves an earlier attempt's checkpoints to checkpoints.previous/
-    # (training/lifecycle.py), and best.ckpt / last.ckpt are overwritten, never versioned (training/fitter.py).
+    # (jobs/lifecycle.py), and best.ckpt / last.ckpt are overwritten, never versioned (training/fitter.py).
     (r"Checkpoint directory .* exists and is not empty", UserWarning, r"pytorch_lightning\.callbacks\.model_checkpoint"),
 ]
 

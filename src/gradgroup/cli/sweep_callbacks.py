@@ -14,7 +14,7 @@ on_multirun_end; beside the progress lines of cli/sweep_progress.py). Its settin
 
 Jobs die with the sweep: `on_multirun_start` puts this launcher's pid in the environment its workers
 inherit (`GRADGROUP_SWEEP_LAUNCHER_PID`), and each job stops itself when that process is gone
-(training/launcher_watch.py), so a killed sweep leaves no job training on.
+(jobs/launcher_watch.py), so a killed sweep leaves no job training on.
 
 The verdict comes from the jobs' metrics.json files (results/records.py), which every launcher's workers
 write; `main()` in cli/train.py turns it into the exit status. It covers every run dir under the sweep
@@ -33,7 +33,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
-from ..config.runtime import in_scope, sweep_setting
+from ..config.runtime import sweep_setting
+from ..results.sweep_jobs import in_scope
 from ..results.records import is_ok, load_runs
 from .report import fail
 

@@ -21,53 +21,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from ..common.duration import duration
-from ..config.runtime import in_scope
 from ..errors import GradgroupError
 from ..results.records import load_runs
-
-BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
-
-
-def planned_jobs(config: DictConfig) -> list[list[str]] | None:
-    """The overrides of every job the basic sweeper launches (the product of the swept values), in launch
-    order; None for other sweepers or a sweep syntax only the real run resolves."""
-    if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
-        return None
-    # Hydra's own parser and product, so the jobs match what the sweeper does (incl. range(), choices).
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
-    try:
-        overrides = OverridesParser.create().parse_overrides(params + list(config.hydra.overrides.task))
-        return [list(job) for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
-    except Exception:  # a sweep syntax only the real run resolves: go on without the list
-        return None
-
-
-def count_jobs(config: DictConfig) -> int | None:
-    """How many jobs the basic sweeper will launch; None for other sweepers."""
-    jobs = planned_jobs(config)
-    return None if jobs is None else len(jobs)
-
-
-def never_started(sweep_dir: Path, runs: list[dict]) -> list[dict]:
-    """Records standing for the jobs that the sweep in `sweep_dir` planned (its multirun.yaml) but that
-    left no metrics.json: a killed or fail-fast sweep's table lists them too."""
-    try:
-        config = OmegaConf.load(sweep_dir / "multirun.yaml")
-        jobs = planned_jobs(config)
-    except Exception:  # no or an unreadable multirun.yaml: the records are all there is
-        return []
-    seen = {frozenset(map(str, r.get("overrides") or [])) for r in runs}
-    missing = []
-    for number, job in enumerate(jobs or []):
-        if frozenset(job) not in seen:
-            experiment = next((o.split("=", 1)[1] for o in job if o.split("=", 1)[0].lstrip("+") == "experiment"), "?")
-            missing.append({"status": "not started", "experiment": experiment, "overrides": job, "job": number,
-                            "error": "the sweep ended before this job ran", "_path": str(sweep_dir / "multirun.yaml")})
-    return missing
-
+from ..results.sweep_jobs import count_jobs, in_scope
+from ..common.records import Status, is_ok
 
 def parallel_jobs(config: DictConfig) -> int:
     """Jobs running at once: joblib's n_jobs, submitit's array_parallelism, else 1."""
@@ -106,8 +63,8 @@ class SweepProgress(Callback):
         if self.sweep_dir is None:  # a single run (no multirun start): nothing to count
             return
         runs = self._runs()
-        done = [r for r in runs if r.get("status") in ("ok", "failed", "stopped")]
-        failed = sum(1 for r in done if r.get("status") != "ok")
+        done = [r for r in runs if r.get("status") in (Status.OK, Status.FAILED, Status.STOPPED)]
+        failed = sum(1 for r in done if not is_ok(r))
         total = self.total if self.total is not None else len(runs)
         line = f"sweep: {len(done)}/{total} jobs finished, {failed} failed"
         times = [float(r["wall_s"]) for r in done if isinstance(r.get("wall_s"), (int, float))]
@@ -118,7 +75,7 @@ class SweepProgress(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         runs = self._runs()
-        failed = [r for r in runs if r.get("status") != "ok"]
+        failed = [r for r in runs if not is_ok(r)]
         print(f"sweep done in {duration(time.time() - self.start)}: {len(runs) - len(failed)} ok, "
               f"{len(failed)} failed -> {self.sweep_dir}", flush=True)
         for r in failed:

@@ -27,7 +27,8 @@ from pathlib import Path
 from ..results.records import is_ok, load_latency, load_runs
 from ..results.table import make_table, write_csv
 from .report import reports_user_errors
-from .sweep_progress import never_started
+from ..results.sweep_jobs import never_started
+from ..common.records import Status
 
 PROG = "gradgroup-table"
 WANDB_MODES = ["offline", "online", "disabled"]
@@ -76,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     print(md)
     n_failed = sum(1 for r in runs if not is_ok(r))
     status = 1 if n_failed and not args.allow_failed else 0  # a script or CI sees the failures
-    counts = Counter("ok" if is_ok(r) else str(r.get("status") or "failed") for r in runs)
-    said = ", ".join(f"{counts.pop(s)} {s}" for s in ("ok", "not started") if s in counts)
+    counts = Counter(Status.OK if is_ok(r) else Status(r.get("status") or Status.FAILED) for r in runs)
+    said = ", ".join(f"{counts.pop(s)} {s}" for s in (Status.OK, Status.NOT_STARTED) if s in counts)
     said = ", ".join([said] * bool(said) + [f"{n} {s}" for s, n in counts.most_common()])
     print(f"{len(runs)} jobs ({said}) -> {out / 'results.csv'}, "
           "results.md, pareto.png")

@@ -41,19 +41,19 @@ def _absolute_data_paths(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
-    from ..training import slurm  # (same reason: training/ imports torch)
-    from ..training.launcher_watch import stop_with_launcher
+    from ..jobs import slurm  # (same reason: training/ imports torch)
+    from ..jobs.launcher_watch import stop_with_launcher
     from ..training.run import train
     from ..training.wandb_media import remove_wandb_temp_dirs
 
-    if slurm.in_job():  # SLURM's SIGUSR1 notice before the run takes it (training/lifecycle.py): no default kill
+    if slurm.in_job():  # SLURM's SIGUSR1 notice before the run takes it (jobs/lifecycle.py): no default kill
         signal.signal(slurm.REQUEUE_SIGNAL, signal.SIG_IGN)
     quiet.install()  # here, in the job's own process (joblib/submitit workers too), after Lightning's import
     run_dir = Path(hydra_runtime().runtime.output_dir)
     _absolute_data_paths(cfg)
     if _is_multirun() and sweep_callbacks.setting("resume"):
         done = read_record(run_dir)
-        if done and done.get("status") == "ok":
+        if done and is_ok(done):
             print(f"skip {run_dir.name}: already ok (mIoU {done.get('miou')}) in a resumed sweep", flush=True)
             return done.get("miou")
     ddp_in_sweep = _is_multirun() and _ddp_ranks_run_this_job_only(cfg, run_dir)

@@ -30,11 +30,11 @@ def check_gradual_grouping(cfg: DictConfig, has_gradual_convs: bool) -> None:
     """The one check of "a gradual encoder <=> an alpha schedule" (docs/paper.md section 4).
 
     `has_gradual_convs`: whether the model recipe builds gradual 1x1 convs (`ModelSpec.has_gradual`).
-    `grouping=gradual` sets both the schedule (`grouping.callback`) and the gradual encoder; the other
-    `grouping=` choice, `none`, sets neither."""
+    `grouping=gradual` (and `abrupt`, `cosine`, `fixed_anneal`, built on it) sets both the schedule
+    (`grouping.callback`) and the gradual encoder; `none` and `direct_matched` set neither."""
     has_schedule = cfg.grouping.callback is not None
     if has_schedule and not has_gradual_convs:
-        raise ConfigError(f"grouping=gradual: {cfg.name} has no grouped 1x1 convs to anneal (model.encoder.block="
+        raise ConfigError(f"grouping={cfg.get('arm') or 'gradual'}: {cfg.name} has no grouped 1x1 convs to anneal (model.encoder.block="
                           f"{cfg.model.encoder.block}, no dgc/dgcs entry in model.encoder.stages); use an experiment "
                           "with a dgc or dgcs encoder, or grouping=none.")
     if has_gradual_convs and not has_schedule:

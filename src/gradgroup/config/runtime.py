@@ -6,8 +6,6 @@ called by a test or a notebook), or when the config was composed by `compose_con
 """
 from __future__ import annotations
 
-import os
-from fnmatch import fnmatch
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -48,25 +46,3 @@ def sweep_setting(name: str, default=False):
     hc = hydra_runtime()
     node = None if hc is None else hc.callbacks.get("sweep")
     return default if node is None else node.get(name, default)
-
-
-SCOPE_ENV = "GRADGROUP_SWEEP_SCOPE"  # run dirs (fnmatch, relative to the sweep dir) the sweep answers for
-
-
-def judge_only(pattern: str | None) -> None:
-    """Make this sweep's verdict and progress counts (cli/sweep_callbacks.py, cli/sweep_progress.py) cover
-    only the run dirs matching `pattern` (fnmatch, relative to the sweep dir, e.g. "confirm/*"); None
-    covers all. Called by a sweeper before it launches; set in the environment, so the workers that print
-    progress lines (joblib) count the same runs."""
-    if pattern is None:
-        os.environ.pop(SCOPE_ENV, None)
-    else:
-        os.environ[SCOPE_ENV] = pattern
-
-
-def in_scope(runs: list[dict], sweep_dir) -> list[dict]:
-    """The records (results/records.load_runs, with `_path`) of the run dirs this sweep answers for."""
-    pattern = os.environ.get(SCOPE_ENV)
-    if not pattern:
-        return runs
-    return [r for r in runs if fnmatch(Path(r["_path"]).parent.relative_to(sweep_dir).as_posix(), pattern)]

@@ -124,7 +124,8 @@ class DataConfig:
     """The Cityscapes datamodule. root null: a synthetic Cityscapes-layout dataset is generated once into
     cache_dir (offline, CPU-friendly); root /path/to/cityscapes: real data (leftImg8bit/ and gtFine/ with
     *_gtFine_labelIds.png). Relative paths are resolved against the directory the run was launched from.
-    Defaults are the "quick" scale; the paper scale is input_hw [512,1024], label_hw [512,1024] (GT / 2)."""
+    The defaults here are a middle scale (128x256) that no preset uses as is: each preset (conf/preset/)
+    sets its own; the paper scale is input_hw [512,1024], label_hw [512,1024] (GT / 2)."""
     _target_: str = "gradgroup.data.cityscapes.CityscapesDataModule"
     root: Optional[str] = None
     cache_dir: Optional[str] = None  # None: $GRADGROUP_DATA_CACHE, else one place per user (data/synthetic/cache.py)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .format import ci_cell, first_line, num
+from ..common.records import Status
 from .records import is_ok
 from .stats import CI_METHOD, compare, describe
 from .study_plan import SESOI, assign_roles, verdict_word
@@ -152,7 +153,7 @@ def failed_line(runs: list[dict]) -> list[str]:
         return []
     return ["", f"{len(failed)} failed job(s): " + "; ".join(
         f"{r.get('experiment')} seed {r.get('seed')}: "
-        f"{first_line(r.get('error') or ('status ok but no mIoU recorded' if r.get('status') == 'ok' else None))}"
+        f"{first_line(r.get('error') or ('status ok but no mIoU recorded' if r.get('status') == Status.OK else None))}"
         for r in failed)]
 
 

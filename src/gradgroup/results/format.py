@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import time
 
+from ..common.records import Status
+
 
 def num(x) -> float | None:
     """A finite float, or None for anything else (null, "", strings, NaN): metrics.json is never trusted."""
@@ -64,7 +66,7 @@ def ci_cell(low, high, signed: bool = False, missing: str = "", digits: int = 2)
 
 def gmacs_header(rows: list[dict]) -> str:
     """Name the counting convention and resolution once when all rows share them (they should)."""
-    conv = {(r.get("input_hw"), r.get("gmacs_convention")) for r in rows if r.get("status") == "ok"}
+    conv = {(r.get("input_hw"), r.get("gmacs_convention")) for r in rows if r.get("status") == Status.OK}
     if len(conv) == 1:
         hw, c = conv.pop()
         return f"GMACs @ {hw or '?'} ({c or 'convention ?'})"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .format import display_label, gmacs_header, num
 from .plot_labels import place_labels
+from ..common.records import is_ok
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
@@ -39,7 +40,7 @@ def family_of(row: dict) -> str:
 
 def plot_pareto(rows: list[dict], path=None, budget_gmacs=None, budget_ms=None):
     """Figure 4 of the paper: error against GMACs per family (+ a latency panel); returns the Figure."""
-    ok = [r for r in rows if r.get("status") == "ok" and num(r.get("miou")) is not None]
+    ok = [r for r in rows if is_ok(r)]
     fig = Figure(figsize=(15, 5.6), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2)

@@ -7,11 +7,11 @@ checkpoints, logger internals or the models, so it imports nothing from training
 from __future__ import annotations
 
 import json
-import os
 import socket
 from pathlib import Path
 
-from ..common.records import RECORD, read_record_file
+from ..common.processes import pid_alive
+from ..common.records import RECORD, Status, is_ok, read_record_file  # noqa: F401  (is_ok: the results layer asks it here)
 from ..errors import GradgroupError
 from .format import ago, num
 
@@ -35,23 +35,13 @@ def load_runs(sweep_dirs) -> list[dict]:
             raise GradgroupError(f"no {RECORD} found under {d}: is this a sweep or run dir?")
         for p in paths:
             try:
-                run = read_record_file(p)
+                run = read_record_file(p).to_dict()
             except (OSError, ValueError):
-                run = {"status": "failed", "error": f"unreadable {RECORD}: {p}",
+                run = {"status": Status.FAILED, "error": f"unreadable {RECORD}: {p}",
                        "experiment": str(p.parent.relative_to(d)) or d.name}
             run["_path"] = str(p)
             runs.append(mark_if_gone(run))
     return runs
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: existence check only
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 def mark_if_gone(run: dict) -> dict:
@@ -60,19 +50,14 @@ def mark_if_gone(run: dict) -> dict:
     Checked for records written on this host (the pid and host travel in metrics.json); a record from
     another host keeps "running" and its heartbeat (refreshed every epoch) says how fresh it is."""
     pid = run.get("pid")
-    if run.get("status") != "running" or not isinstance(pid, int) or run.get("host") != socket.gethostname():
+    if run.get("status") != Status.RUNNING or not isinstance(pid, int) or run.get("host") != socket.gethostname():
         return run
-    if not _alive(pid):
-        run = {**run, "status": "killed",
+    if not pid_alive(pid):
+        run = {**run, "status": Status.KILLED,
                "error": f"killed: process {pid} on {run['host']} is gone but its record says running "
                         f"(last heartbeat {ago(run.get('heartbeat'))}); resume it with "
                         f"ckpt_path=<run_dir>/checkpoints/last.ckpt"}
     return run
-
-
-def is_ok(run: dict) -> bool:
-    """A finished run with a number to report."""
-    return run.get("status") == "ok" and num(run.get("miou")) is not None
 
 
 def _one_backend(data: dict, backend: str | None, path) -> tuple[dict, str | None]:

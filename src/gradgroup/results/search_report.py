@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..common.records import RECORD, read_record_file
+from ..common.records import RECORD, is_ok, read_record_file
 from .pareto import pareto_front
 from .ablation import p_text
 from .format import md_row
 from .stats import ALPHA as SIGNIFICANCE, compare, describe, paired, min_seeds_for, smallest_p
+from ..common.records import is_ok
 
 VERDICT_ROWS = ("DG4*-proposed", "D*-proposed")
 
@@ -50,7 +51,7 @@ def confirmed_rows(data: dict) -> list[dict]:
     lat = data["latency"]
     rows = []
     for e in data["front"].get("entries", []):
-        runs = [r for r in data["runs"] if r.get("experiment") == e["experiment"] and r.get("status") == "ok"]
+        runs = [r for r in data["runs"] if r.get("experiment") == e["experiment"] and is_ok(r)]
         per_seed = {r["seed"]: float(r["miou"]) for r in runs if r.get("miou") is not None}
         cost = lat.get(e["arch"], {})
         row = {**{k: e.get(k) for k in ("label", "words", "source", "experiment", "trial", "search_miou")},

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .format import ci_cell, display_label, first_line, gmacs_header, md_row, num, pm
+from ..common.records import Status
 from .records import is_ok, latency_view
 from .stats import t_interval
 
@@ -49,13 +50,13 @@ def _flat(r: dict, labels: dict) -> dict:
     exp, ok = str(r.get("experiment") or "?"), is_ok(r)
     # Seeds that fail the same way collapse into one row (a config error fails every seed): key on the
     # error's first line.
-    err = "" if ok else first_line(r.get("error") or ("status ok but no mIoU recorded" if r.get("status") == "ok"
+    err = "" if ok else first_line(r.get("error") or ("status ok but no mIoU recorded" if r.get("status") == Status.OK
                                                       else f"status {r.get('status')!r}, no error recorded"))
     hw = r.get("input_hw") if ok else None
     paper = r.get("paper") if ok and isinstance(r.get("paper"), dict) else {}
     ious = r.get("class_iou") if ok and isinstance(r.get("class_iou"), dict) else {}
     return {"experiment": exp, "arm": r.get("arm") or "", "preset": r.get("preset") or "",
-            "status": "ok" if ok else _not_ok(r), "error": err, "seed": str(r.get("seed", "")), "config": config_of(r),
+            "status": Status.OK if ok else _not_ok(r), "error": err, "seed": str(r.get("seed", "")), "config": config_of(r),
             # A failed job may lack its label; borrow the one its experiment's other seeds report.
             "table": r.get("table") or "", "label": r.get("label") or labels.get(exp, exp),
             "family": r.get("family") or "", "gmacs_convention": ok and r.get("gmacs_convention") or "",
@@ -71,7 +72,7 @@ def _flat(r: dict, labels: dict) -> dict:
 
 def _not_ok(r: dict) -> str:
     """A row's status when it is not ok: "not started" (planned by the sweep, never run) or "failed"."""
-    return "not started" if r.get("status") == "not started" else "failed"
+    return Status.NOT_STARTED if r.get("status") == Status.NOT_STARTED else Status.FAILED
 
 
 def _resolution(r: dict) -> str:
@@ -98,7 +99,7 @@ def aggregate(runs: list[dict]) -> list[dict]:
         groups.agg(n=("seed", "size"), seeds=("seed", ";".join), miou_std=("miou", "std"))).reset_index()
     rows = []
     for rec in table.astype(object).where(table.notna(), None).to_dict("records"):
-        ok = rec["status"] == "ok"
+        ok = rec["status"] == Status.OK
         # Failed rows leave every number blank; ok rows keep None for an unknown number and carry only
         # the classes their runs reported.
         rows.append({f: "" for f in FIELDS} | {k: v for k, v in rec.items()
@@ -109,7 +110,7 @@ def aggregate(runs: list[dict]) -> list[dict]:
 
     def order(r):  # the paper's: by table, most expensive first (ERFNet on top); failures last
         t, g = r["table"], num(r["gmacs"])
-        return (r["status"] != "ok", TABLE_ORDER.index(t) if t in TABLE_ORDER else len(TABLE_ORDER),
+        return (r["status"] != Status.OK, TABLE_ORDER.index(t) if t in TABLE_ORDER else len(TABLE_ORDER),
                 t, -(g if g is not None else -1), r["experiment"], r["arm"])
     return sorted(rows, key=order)
 
@@ -144,7 +145,7 @@ def attach_latency(rows: list[dict], measured: dict | None) -> None:
     for r in rows:
         m = (measured or {}).get(r["experiment"])
         wh = str(r.get("input_hw"))  # W x H, like the paper and latency.json (records.load_latency)
-        if r["status"] == "ok" and isinstance(m, dict) and _at(m.get("ms"), wh) is not None:
+        if r["status"] == Status.OK and isinstance(m, dict) and _at(m.get("ms"), wh) is not None:
             r["latency_ms"] = _at(m["ms"], wh)
             ratios[id(r)] = _at(m.get("ratio_vs_erfnet"), wh)
     base = next((num(r["latency_ms"]) for r in rows
@@ -171,7 +172,7 @@ def select_best(rows: list[dict], budget_gmacs=None, budget_ms=None) -> tuple[di
     """Mark each ok row yes/no against all given budgets and the best-mIoU fitting one "best"."""
     if budget_gmacs is None and budget_ms is None:
         return None, ""
-    ok = [r for r in rows if r["status"] == "ok"]
+    ok = [r for r in rows if r["status"] == Status.OK]
     for r in ok:
         g, ms = num(r.get("gmacs")), num(r.get("latency_ms"))
         # An unknown cost never fits: a budget is a promise we cannot check without the number.
@@ -205,12 +206,12 @@ def markdown_table(rows: list[dict], notes: tuple[str, ...] = (), latency_backen
             gmacs_header(rows), "paper GMACs",
             f"latency (ms, {latency_backend})" if latency_backend else "latency (ms)", "speedup vs ERFNet"] + \
            (["fits budget"] if has_budget else []) + ["status"]
-    presets = {r.get("preset") for r in rows if r["status"] == "ok"}
+    presets = {r.get("preset") for r in rows if r["status"] == Status.OK}
     f = lambda v, spec: "" if num(v) is None else format(num(v), spec)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         label = display_label(r) + (f" ({r['preset']})" if len(presets) > 1 and r.get("preset") else "")
-        ok = r["status"] == "ok"
+        ok = r["status"] == Status.OK
         cells = [label, r["experiment"], f(r.get("n"), ".0f"),
                  pm(r["miou"], r.get("miou_std")) if ok else "", miou_interval(r) if ok else "",
                  f(r.get("paper_miou"), ".2f"),
@@ -219,9 +220,9 @@ def markdown_table(rows: list[dict], notes: tuple[str, ...] = (), latency_backen
                  f(r.get("speedup_vs_erfnet"), ".2f") + ("x" if num(r.get("speedup_vs_erfnet")) else "")]
         if has_budget:
             cells.append({"best": "★ best", "yes": "yes", "no": "no"}.get(r.get("fits_budget"), ""))
-        cells.append("ok" if ok else f"{r['status']}: {r['error']}")
+        cells.append(str(Status.OK) if ok else f"{r['status']}: {r['error']}")
         lines.append(md_row(cells))
-    scored = sorted({r.get("label_resolution") or "not recorded" for r in rows if r["status"] == "ok"})
+    scored = sorted({r.get("label_resolution") or "not recorded" for r in rows if r["status"] == Status.OK})
     notes = ["", "mIoU: mean ± sample std over n seeds; 95% CI: Student-t interval of that mean; paper columns: the paper's printed numbers "
              "(Tables 3-5, Cityscapes val, ground truth subsampled by 2). Failed jobs are listed with the first "
              "line of their error.", *([f"Label resolution of our mIoU (W x H): {'; '.join(scored)}."]

@@ -20,6 +20,7 @@ from .cost import LatencyCache, arch_key
 from .runner import model_of
 from .space import Space
 from .study import trained
+from ..common.records import is_ok
 
 CONFIRM_DIR = "confirm"
 FRONT_FILE = "front.json"
@@ -81,7 +82,7 @@ def confirm_jobs(study, space: Space, compose: Callable, cache: LatencyCache, sw
         for s in seeds:
             subdir = f"{CONFIRM_DIR}/{e['slug']}_seed{s}"
             done = read_record(root / subdir)
-            if done and done.get("status") == "ok":
+            if done and is_ok(done):
                 continue
             jobs.append([*fixed, *e["overrides"], f"seed={s}", f"hydra.sweep.subdir={subdir}"])
     log(f"search: confirming {len(front)} front trial(s) and {len(paper_rows)} paper row(s) on seeds "

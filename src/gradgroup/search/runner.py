@@ -26,6 +26,7 @@ from ..models.spec import ModelSpec
 from .cost import LatencyCache, arch_key
 from .space import Point, Space
 from .study import Owner, set_budget_excess, trained
+from ..common.records import is_ok
 
 TRIALS_FILE = "trials.json"
 TRIAL_GLOB = "trial[0-9]*"  # the run dirs of the trials (Pending.subdir), for the sweep verdict
@@ -174,7 +175,7 @@ class SearchRun:
         for p in batch:
             rec = read_record(self.dir / p.subdir) or {}
             ms = entries[p.key]["ms"]
-            if rec.get("status") == "ok" and rec.get("miou") is not None:
+            if is_ok(rec):
                 self._set(p.trial_id, trained=True, run_dir=p.subdir)
                 set_budget_excess(self.study, p.trial_id, self.budget.excess(ms, p.gmacs))
                 self.study.tell(p.number, [float(rec["miou"]), float(ms)])

@@ -25,6 +25,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from optuna.trial import FrozenTrial, Trial, TrialState
 
+from ..common.processes import pid_alive
 from ..errors import ConfigError
 
 DIRECTIONS = ["maximize", "minimize"]  # val mIoU, latency ms
@@ -82,13 +83,8 @@ class Owner:
         if owner_id == self.id:
             return True
         host, _, pid = owner_id.rpartition("_")
-        if host == self.host and pid.isdigit():
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                pass
+        if host == self.host and pid.isdigit() and not pid_alive(int(pid)):
+            return False
         try:
             return time.time() - (self.dir / owner_id).stat().st_mtime < STALE_S
         except FileNotFoundError:

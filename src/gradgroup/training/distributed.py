@@ -2,7 +2,7 @@
 
 - Rank: Lightning's subprocess launcher starts ranks > 0 as fresh copies of the command, with
   LOCAL_RANK / NODE_RANK (or RANK from torchrun / SLURM) in their environment. Only global rank 0
-  writes metrics.json, converted.pt and prints; `is_rank_zero` tells before any Trainer exists.
+  writes metrics.json, converted.pt and prints; `is_rank_zero` (jobs/ranks.py) tells before any Trainer exists.
 - Evaluation: Lightning's DistributedSampler pads the val set to a multiple of the world size by
   repeating images, so with 5 images on 2 ranks one is scored twice. `eval_once` gives the val/test
   loaders a sampler that splits the images without padding (rank r takes images r, r+W, ...);
@@ -20,14 +20,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
-
-def is_rank_zero() -> bool:
-    """Global rank 0 (or not distributed), from the launcher's environment variables."""
-    if "RANK" in os.environ:  # torchrun, and Lightning's own children on multi-node runs
-        return int(os.environ["RANK"]) == 0
-    if int(os.environ.get("SLURM_NTASKS", 1)) > 1:  # srun starts one task per rank
-        return int(os.environ.get("SLURM_PROCID", 0)) == 0
-    return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
+from ..jobs.ranks import is_rank_zero  # noqa: F401  (re-exported: the learning asks it too)
 
 
 def _world() -> tuple[int, int]:

@@ -112,7 +112,7 @@ def eval_ddp(trainer: pl.Trainer, loader, stage: str):
 
 def slurm_environment() -> list:
     """Inside a SLURM job, Lightning's SLURMEnvironment (ranks of `srun`'s tasks) with its auto-requeue off:
-    that one saves a mid-epoch checkpoint, which does not resume exactly; training/slurm.py requeues."""
+    that one saves a mid-epoch checkpoint, which does not resume exactly; jobs/slurm.py requeues."""
     return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
 
 

@@ -28,9 +28,9 @@ from ..models import ModelSpec
 from ..models.weights_file import load_weights_file, network_state
 from ..common.atomic import atomic_write_text
 from .checkpoints import atomic_torch_save
-from .distributed import is_rank_zero
+from ..jobs.ranks import is_rank_zero
 from .fitter import Fitter, convert_checked, test_and_summarise
-from .record import portable
+from ..common.records import portable
 
 
 class StandardProcedure:

@@ -26,6 +26,7 @@ from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 
 from ..common.atomic import atomic_write_text
+from .checkpoints import check_resume_checkpoint
 
 STATE_KEY = "gradgroup_rng_states"
 
@@ -138,3 +139,20 @@ def resume_fields(ckpt: dict, ckpt_path, run_dir: Path, previous: dict | None) -
         fields["wall_s_before_resume"] = round(float(prior or 0.0), 2)
         fields["resumed_runs"] = int(previous.get("resumed_runs", 0)) + 1
     return fields
+
+
+def prepare_history(life) -> None:
+    """The learning's part of starting a run in its dir (`jobs.lifecycle.RunLifecycle`'s `prepare`): a
+    fresh run in a used dir starts a fresh csv history; a resumed one checks its checkpoint before anything
+    is built (training/checkpoints.py), records where it resumed from, and trims the history to it."""
+    run_dir = life.run_dir
+    csv_files = sorted(run_dir.glob("csv/**/metrics.csv")) + sorted(run_dir.glob("phase1/csv/**/metrics.csv"))
+    if not life.ckpt_path:
+        for path in csv_files if life.writer else []:
+            trim_history(path, None)
+        return
+    ckpt = check_resume_checkpoint(life.ckpt_path)
+    life.record.update(resume_fields(ckpt, life.ckpt_path, run_dir, life.previous))
+    if life.writer:
+        trim_history(run_dir / "csv" / "metrics.csv", finished_epochs(ckpt) - 1)
+        life.write()

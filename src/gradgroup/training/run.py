@@ -27,14 +27,16 @@ from ..config.checks import check_gradual_grouping, check_run_settings
 from ..config.runtime import job_overrides, multirun_runtime, sweep_name
 from ..data.class_weights import loss_class_weights
 from ..errors import ConfigError, GradgroupError
+from ..jobs.endings import end_line, write_traceback
+from ..jobs.lifecycle import RunLifecycle
+from ..jobs.ranks import is_rank_zero
+from ..jobs.signals import Stopped
+from ..jobs.slurm import requeued_checkpoint
 from ..measure.complexity import complexity_report
 from .console import JobConsole, model_line, result_line
-from .distributed import is_rank_zero, resolve_sync_batchnorm
-from .endings import end_line, write_traceback
+from .distributed import resolve_sync_batchnorm
 from .fitter import Fitter, scored_split, test_and_summarise
-from .lifecycle import RunLifecycle
-from .signals import Stopped
-from .slurm import requeued_checkpoint
+from .resume import prepare_history
 from .wandb_run import finish_wandb, start_wandb_run
 
 
@@ -52,12 +54,13 @@ def describe(cfg: DictConfig) -> dict:
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     """Run one experiment end to end and return its metrics record (also written to metrics.json)."""
     run_dir = Path(run_dir)
-    # A SLURM job that requeued itself (training/slurm.py) resumes from its run dir's last.ckpt.
+    # A SLURM job that requeued itself (jobs/slurm.py) resumes from its run dir's last.ckpt.
     ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable="phase1_epochs" not in cfg.procedure)
     console = JobConsole(job_prefix(cfg), stream=None if is_rank_zero() else io.StringIO())  # DDP: rank 0 prints
     record: dict = {}
     try:
-        life = RunLifecycle(run_dir, describe(cfg), ckpt_path, cfg.resources.max_requeues)  # rank 0 writes
+        life = RunLifecycle(run_dir, describe(cfg), ckpt_path, cfg.resources.max_requeues,  # rank 0 writes
+                            prepare=prepare_history)
         record = life.record
         console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}"
                     + (f" (resuming from {ckpt_path})" if ckpt_path and not cfg.ckpt_path else ""))

@@ -5,7 +5,7 @@ Active only when the trainer has a WandbLogger (offline by default), so CSV-only
 is taken from `sys.modules`, where the WandbLogger loaded it, never imported here. That matters beyond
 start-up time: importing wandb creates two directories in the system temp dir (`tmp*wandb-media`,
 `tmp*wandb-artifacts`, module-level `tempfile.TemporaryDirectory`s of wandb) that only a normal
-interpreter exit removes; `remove_wandb_temp_dirs` removes them on the other exits (training/launcher_watch.py).
+interpreter exit removes; `remove_wandb_temp_dirs` removes them on the other exits (jobs/launcher_watch.py).
 """
 from __future__ import annotations
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from .distributed import is_rank_zero
+from ..jobs.ranks import is_rank_zero
+from ..common.records import is_ok
 
 
 def _lazy(name: str):
@@ -53,5 +54,5 @@ def finish_wandb(record: dict) -> None:
     if _STARTED and wandb.run is not None:
         summary = {k: v for k, v in record.items() if isinstance(v, (int, float, str)) and v is not None}
         wandb.run.summary.update(summary)
-        wandb.finish(exit_code=0 if record.get("status") == "ok" else 1)
+        wandb.finish(exit_code=0 if is_ok(record) else 1)
         _STARTED.clear()

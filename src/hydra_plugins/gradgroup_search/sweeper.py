@@ -63,7 +63,7 @@ class SearchSweeper(Sweeper):
         self.job_idx += len(batch)
 
     def sweep(self, arguments: List[str]) -> Any:
-        from gradgroup.config.runtime import judge_only
+        from gradgroup.results.sweep_jobs import judge_only
         from gradgroup.search.confirm import CONFIRM_DIR, confirm_jobs
         from gradgroup.search.cost import LatencyCache
         from gradgroup.search.runner import TRIAL_GLOB, Budget, SearchRun, export_trials

@@ -8,7 +8,7 @@ say (why a job is being stopped) is asked of the controller with its own client,
 Preemption and the time limit: the launcher submits every job with `--signal=USR1@<lead>`, so SLURM
 sends SIGUSR1 that many seconds before the time limit (and before a preemption, where the site's
 preemption is configured to). On SIGUSR1, rank 0 writes the record as `requeued`, runs `scontrol
-requeue <job>` and exits without a result (training/lifecycle.py); SLURM starts the job again, and the
+requeue <job>` and exits without a result (jobs/lifecycle.py); SLURM starts the job again, and the
 restarted run resumes in place from `checkpoints/last.ckpt`, written atomically at the end of every epoch
 (`requeued_checkpoint`), with the exact-resume machinery of training/resume.py: same numbers as a run that
 never stopped, one record, the whole csv history. No mid-epoch state is saved: Lightning cannot resume a

@@ -4,7 +4,7 @@ Lightning turns SIGTERM into `SIGTERMException`, a `SystemExit` with code None, 
 scheduler (SLURM's preemption, `kill`, a CI timeout) would see success. During a run, `Stopped`
 handlers raise `Stopped` instead, a SystemExit carrying the shell's convention 128 + signal number (143
 for SIGTERM, 130 for SIGINT), which Lightning lets through; `train()` records it as stopped and re-raises.
-A process that stops itself (training/launcher_watch.py: its sweep's launcher is gone) says why with
+A process that stops itself (jobs/launcher_watch.py: its sweep's launcher is gone) says why with
 `stop_self`, and the `Stopped` it raises carries that reason.
 """
 from __future__ import annotations

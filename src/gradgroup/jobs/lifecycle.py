@@ -3,11 +3,11 @@
 `RunLifecycle` wraps `train()` (training/run.py): it takes the run dir's lock, so one process writes a run
 dir at a time, always (a second run into it, e.g. a resumed sweep while a job of the first still trains, is
 refused naming the pid that holds it); it writes the first record (rank 0 only under DDP,
-training/distributed.py), turns SIGTERM/SIGINT into a non-zero exit and a `stopped` record
-(training/signals.py), records any other exception as `failed` with its message, sums `wall_s` over the
-parts of a run resumed in place, requeues a SLURM job on SIGUSR1 (status `requeued`, training/slurm.py),
-and prepares an in-place resume: the checkpoint is loaded safely and checked before anything is built
-(training/checkpoints.py), the csv history is trimmed to it and then continued (training/resume.py). What
+jobs/ranks.py), turns SIGTERM/SIGINT into a non-zero exit and a `stopped` record (jobs/signals.py),
+records any other exception as `failed` with its message, sums `wall_s` over the parts of a run resumed
+in place, requeues a SLURM job on SIGUSR1 (status `requeued`, jobs/slurm.py), and, inside its guard,
+runs the learning's preparation of an in-place resume that the caller hands in (`prepare`:
+training/resume.py `prepare_history` checks the checkpoint and trims the csv history to it). What
 an earlier process left is tidied under the lock: temp files of writes a kill interrupted
 (`.last.ckpt.tmpNNNN`) are deleted, and a run started afresh in a used dir moves the earlier attempt's
 `checkpoints/` to `checkpoints.previous/`, so no stale best.ckpt sits beside the new run's.
@@ -19,6 +19,7 @@ import shutil
 import signal
 import time
 from pathlib import Path
+from typing import Callable, Optional
 
 from filelock import FileLock, Timeout
 
@@ -26,10 +27,9 @@ from ..common.atomic import remove_partial_writes
 from ..common.records import read_record
 from ..errors import GradgroupError
 from . import slurm
-from .checkpoints import check_resume_checkpoint
-from .distributed import is_rank_zero
-from .record import Heartbeat, base_record, write_record
-from .resume import finished_epochs, resume_fields, trim_history
+from .ranks import is_rank_zero
+from ..common.records import Status, write_record
+from .record import Heartbeat, base_record
 from .signals import STOP_SIGNALS, Stopped, as_stopped, stop_on_signals
 
 LOCK = ".run.lock"  # held by the one process writing a run dir (released by the OS if it dies)
@@ -53,8 +53,10 @@ def lock_run_dir(run_dir: Path) -> FileLock:
 
 
 class RunLifecycle:
-    def __init__(self, run_dir: Path, job: dict, ckpt_path: str | None = None, max_requeues: int = 0):
+    def __init__(self, run_dir: Path, job: dict, ckpt_path: str | None = None, max_requeues: int = 0,
+                 prepare: Optional[Callable[["RunLifecycle"], None]] = None):
         self.run_dir, self.ckpt_path, self.max_requeues = Path(run_dir), ckpt_path, max_requeues
+        self.prepare = prepare
         self.writer = is_rank_zero()
         self.lock = lock_run_dir(self.run_dir) if self.writer else None  # before anything is written
         self.previous = read_record(self.run_dir) if ckpt_path else None  # before it is overwritten
@@ -82,18 +84,6 @@ class RunLifecycle:
         """The callback that refreshes this record every epoch."""
         return Heartbeat(self.run_dir, self.record)
 
-    def _prepare_history(self) -> None:
-        csv_files = sorted(self.run_dir.glob("csv/**/metrics.csv")) + sorted(self.run_dir.glob("phase1/csv/**/metrics.csv"))
-        if not self.ckpt_path:
-            for path in csv_files if self.writer else []:
-                trim_history(path, None)  # a fresh run in a used dir starts a fresh history
-            return
-        ckpt = check_resume_checkpoint(self.ckpt_path)
-        self.record.update(resume_fields(ckpt, self.ckpt_path, self.run_dir, self.previous))
-        if self.writer:
-            trim_history(self.run_dir / "csv" / "metrics.csv", finished_epochs(ckpt) - 1)
-            self.write()
-
     @contextlib.contextmanager
     def guard(self):
         """Run the job inside: its end, however it comes, is written to the record."""
@@ -102,15 +92,16 @@ class RunLifecycle:
         requeue_signal = (slurm.REQUEUE_SIGNAL,) if self.writer and slurm.may_requeue(self.max_requeues) else ()
         try:
             with stop_on_signals(STOP_SIGNALS + requeue_signal):
-                self._prepare_history()
+                if self.prepare is not None:
+                    self.prepare(self)
                 yield self.record
-                self.record["status"] = "ok"
+                self.record["status"] = Status.OK
         except BaseException as err:  # signals and KeyboardInterrupt too: the job did not finish
             err = as_stopped(err)
             if isinstance(err, Stopped) and err.signum in requeue_signal:
                 err = self._requeue(slurm.Requeued(err.signum), start)
             else:
-                self.record.update(status="stopped" if isinstance(err, Stopped) else "failed",
+                self.record.update(status=Status.STOPPED if isinstance(err, Stopped) else Status.FAILED,
                                    error=slurm.explain(err))
             raise err
         finally:
@@ -129,12 +120,12 @@ class RunLifecycle:
         """Record `requeued` first (SLURM terminates the job once asked, SIGTERM is ignored from here on),
         then ask; a refusal is a failure."""
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        self.record.update(status="requeued", error=f"{err}; resumes from checkpoints/last.ckpt when SLURM "
+        self.record.update(status=Status.REQUEUED, error=f"{err}; resumes from checkpoints/last.ckpt when SLURM "
                            "starts it again")
         self._finish(start)
         try:
             slurm.requeue()
         except RuntimeError as failure:
-            self.record.update(status="failed", error=f"{type(failure).__name__}: {failure}")
+            self.record.update(status=Status.FAILED, error=f"{type(failure).__name__}: {failure}")
             return failure
         return err

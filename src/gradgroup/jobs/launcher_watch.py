@@ -11,7 +11,7 @@ So each worker watches its launcher: the launcher puts its pid in the environmen
 inherited by every worker it starts), the job hands it to `stop_with_launcher`, and a daemon thread in each
 job's process polls once a second whether its parent is still that pid (or, when the job is not its direct
 child, whether that pid still exists). When the launcher is gone it stops the running job with SIGTERM
-(training/signals.py records it `stopped`, with the reason), waits for the job to write its record, runs the
+(jobs/signals.py records it `stopped`, with the reason), waits for the job to write its record, runs the
 given cleanups (temp dirs that interpreter exit would remove) and ends the process; an idle worker ends at
 once.
 """
@@ -24,17 +24,8 @@ import threading
 import time
 from typing import Callable, Iterable
 
+from ..common.processes import pid_alive
 from .signals import stop_self
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Watch:
@@ -50,7 +41,7 @@ class _Watch:
     def launcher_alive(self) -> bool:
         if self.parent == self.launcher:  # re-parenting is final: a changed ppid never comes back
             return os.getppid() == self.launcher
-        return _exists(self.launcher)
+        return pid_alive(self.launcher)
 
     def _run(self) -> None:
         while self.launcher_alive():
