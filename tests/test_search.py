@@ -137,3 +137,77 @@ def test_a_killed_search_adopts_its_cut_off_trial_and_ends_at_n(tmp_path):
     done = sorted(t["number"] for t in trials if t.get("trained"))
     assert len(done) == 4 and cut.number in done  # adopted, not left behind
     assert not any(t["state"] == "RUNNING" for t in trials)
+
+
+def _run_on(sweep_dir, study, n_trials=0):
+    from gradgroup.search.runner import Budget, SearchRun
+
+    return SearchRun(sweep_dir, Space.from_config(sweep_space()), study, FakeCache(), compose_config,
+                     lambda batch: None, n_trials, 1, Budget(), ["preset=smoke"], log=lambda m: None)
+
+
+def _listed_then(study, other, change):
+    """The trials as `study` lists them, then `change(other)` by a second process's handle on the journal."""
+    snapshot = study.get_trials(deepcopy=True)
+    change(other)
+    listed = iter([snapshot])
+    real = study.get_trials
+    study.get_trials = lambda deepcopy=False, **kw: next(listed, None) or real(deepcopy=deepcopy, **kw)
+    return snapshot
+
+
+def test_a_trial_another_process_finished_after_the_listing_is_never_updated(tmp_path):
+    from optuna.trial import TrialState
+
+    from gradgroup.search.study import make_sampler, open_study
+
+    study = open_study(str(tmp_path), "search", make_sampler("nsgaii", 0, 4))
+    other = open_study(str(tmp_path), "search", make_sampler("nsgaii", 1, 4))  # its own journal worker
+    cut = study.ask()
+    Space.from_config(sweep_space()).suggest(cut)
+    cut.set_user_attr("owner", "some-host_999999")  # its owner is gone: a stale trial
+    run = _run_on(str(tmp_path), study)
+    _listed_then(study, other, lambda o: o.tell(cut.number, state=TrialState.FAIL))  # adopted and ended there
+    assert run.next_batch() == []  # before: UpdateFinishedTrialError from set_user_attr
+    run.owner.close()
+    (t,) = study.get_trials()
+    assert t.state == TrialState.FAIL and t.user_attrs["owner"] == "some-host_999999"
+
+
+def test_a_trial_another_live_process_owns_is_never_adopted(tmp_path):
+    import os
+    import socket
+
+    from gradgroup.search.study import make_sampler, open_study
+
+    study = open_study(str(tmp_path), "search", make_sampler("nsgaii", 0, 4))
+    other = open_study(str(tmp_path), "search", make_sampler("nsgaii", 1, 4))
+    fresh = other.ask()  # listed by `study` before its owner was written: no owner yet
+    live = f"{socket.gethostname()}_{os.getppid()}"  # a process that runs, with its heartbeat file
+    (tmp_path / "search" / "owners").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "search" / "owners" / live).write_text("beat\n")
+    run = _run_on(str(tmp_path), study, n_trials=0)
+    snapshot = _listed_then(study, other, lambda o: o._storage.set_trial_user_attr(fresh._trial_id, "owner", live))
+    assert "owner" not in snapshot[0].user_attrs
+    assert run.adopt(snapshot[0]) is None and run.next_batch() == []
+    run.owner.close()
+    assert study.get_trials()[0].user_attrs["owner"] == live
+
+
+def test_asking_a_trial_and_owning_it_is_one_step_under_the_claim_lock(tmp_path):
+    import threading
+    import time
+
+    from gradgroup.search.study import claim_lock, make_sampler, open_study
+
+    study = open_study(str(tmp_path), "search", make_sampler("nsgaii", 0, 4))
+    run = _run_on(str(tmp_path), study)
+    asked = []
+    with claim_lock(str(tmp_path)):  # another process is asking or adopting
+        worker = threading.Thread(target=lambda: asked.append(run.ask()))
+        worker.start()
+        time.sleep(1.0)
+        assert worker.is_alive() and study.get_trials() == []
+    worker.join(30)
+    run.owner.close()
+    assert asked and study.get_trials()[0].user_attrs["owner"] == run.owner.id

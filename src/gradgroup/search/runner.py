@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from ..common.atomic import atomic_write_json
@@ -25,7 +26,7 @@ from ..measure.complexity import complexity_report
 from ..models.spec import ModelSpec
 from .cost import LatencyCache, arch_key
 from .space import Point, Space
-from .study import Owner, set_budget_excess, trained
+from .study import Owner, claim_lock, set_budget_excess, trained
 
 TRIALS_FILE = "trials.json"
 TRIAL_GLOB = "trial[0-9]*"  # the run dirs of the trials (Pending.subdir), for the sweep verdict
@@ -108,8 +109,12 @@ class SearchRun:
         stale = [t for t in running if not self.owner.is_alive(t.user_attrs.get("owner"))]
         remaining = self.n_trials - sum(map(trained, trials)) - len(running)
         batch = []
-        for t in stale[:self.batch_size]:
-            self._set(t._trial_id, owner=self.owner.id)
+        for t in stale:
+            if len(batch) >= self.batch_size:
+                break
+            t = self.adopt(t)
+            if t is None:  # finished or taken by another process since the listing
+                continue
             if len(t.params) < len(self.space.stages) + 2:  # cut off while its point was being sampled
                 self.log(f"search: trial {t.number} was cut off before its architecture was chosen; failed")
                 self.study.tell(t.number, state=TrialState.FAIL)
@@ -119,8 +124,7 @@ class SearchRun:
         asks = sum(1 for t in trials if t.user_attrs.get("owner") == self.owner.id)
         while len(batch) < self.batch_size and remaining > 0 and asks < self.max_asks:
             asks += 1
-            trial = self.study.ask()
-            trial.set_user_attr("owner", self.owner.id)
+            trial = self.ask()
             self.space.suggest(trial)
             p = self.describe(self.pending(trial))
             if self._duplicate(p):
@@ -136,6 +140,26 @@ class SearchRun:
             batch.append(p)
             remaining -= 1
         return batch
+
+    def ask(self) -> Trial:
+        """A new trial, owned by this process from its first moment in the journal (search/study.py)."""
+        with claim_lock(self.dir):
+            trial = self.study.ask()
+            trial.set_user_attr("owner", self.owner.id)
+        return trial
+
+    def adopt(self, t: FrozenTrial) -> FrozenTrial | None:
+        """Take over a trial whose owner is gone: re-read under the claim lock, so a trial another process has
+        finished or adopted since `t` was listed is left alone (None); else the trial, now this process's."""
+        with claim_lock(self.dir):
+            fresh = self.study._storage.get_trial(t._trial_id)
+            if fresh.state != TrialState.RUNNING or self.owner.is_alive(fresh.user_attrs.get("owner")):
+                return None
+            try:
+                self._set(fresh._trial_id, owner=self.owner.id)
+            except UpdateFinishedTrialError:  # its owner was slow, not gone, and finished it meanwhile
+                return None
+        return fresh
 
     def _duplicate(self, p: Pending) -> bool:
         """Tell `p` a duplicate when an earlier trial has (or is training) the same architecture."""
