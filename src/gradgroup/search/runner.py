@@ -49,6 +49,40 @@ class Budget:
 
 
 @dataclass
+class Failures:
+    """When the search gives up (hydra.sweeper.failures; None: no cap). Counted over the trials this process
+    launched, so a search resumed after its setup was fixed starts a fresh count."""
+    consecutive: int | None = None
+    fraction: float | None = None
+    min_trials: int = 1
+
+    def reason(self, launched: list[FrozenTrial]) -> str | None:
+        """Why to stop, given the finished launched trials in order (None: go on)."""
+        failed = [t for t in launched if t.state == TrialState.FAIL]
+        if not failed:
+            return None
+        streak = next((i for i, t in enumerate(reversed(launched)) if t.state != TrialState.FAIL), len(launched))
+        if self.consecutive and streak >= self.consecutive:
+            why = f"{streak} trials failed in a row (hydra.sweeper.failures.consecutive={self.consecutive})"
+        elif (self.fraction is not None and len(launched) >= max(1, self.min_trials)
+              and len(failed) > self.fraction * len(launched)):
+            why = (f"{len(failed)} of {len(launched)} trials failed (more than hydra.sweeper.failures.fraction="
+                   f"{self.fraction:g})")
+        else:
+            return None
+        last = failed[-1].user_attrs
+        return f"{why}; the last error (trial {failed[-1].number}, {last.get('run_dir')}): {last.get('error')}"
+
+
+def batch_size(explicit: int | None, launcher, population: int) -> int:
+    """Trials trained at once: `explicit`, else the launcher's parallel jobs (joblib's n_jobs, SLURM's
+    array_parallelism), else 1; never more than the sampler's population, so each NSGA-II generation is bred
+    from a finished one instead of drawn beside it (a 256-wide SLURM array would make every trial generation 0)."""
+    wanted = explicit or int(launcher.get("n_jobs") or launcher.get("array_parallelism") or 1)
+    return max(1, min(int(wanted), int(population)))
+
+
+@dataclass
 class Pending:
     number: int
     trial_id: int
@@ -71,11 +105,13 @@ def model_of(cfg) -> ModelSpec:
 
 class SearchRun:
     def __init__(self, sweep_dir, space: Space, study, cache: LatencyCache, compose: Callable, launch: Callable,
-                 n_trials: int, batch_size: int, budget: Budget, fixed: list[str], log: Callable = print):
+                 n_trials: int, batch_size: int, budget: Budget, fixed: list[str], log: Callable = print,
+                 failures: Failures | None = None):
         self.dir, self.space, self.study, self.cache = Path(sweep_dir), space, study, cache
         self.compose, self.launch_jobs, self.log = compose, launch, log
         self.n_trials, self.batch_size, self.budget, self.fixed = n_trials, max(1, batch_size), budget, list(fixed)
         self.max_asks = 20 * n_trials + 50
+        self.failures = failures or Failures()
         self.owner = Owner(sweep_dir)
         self.start, self.batch_times = time.time(), []
 
@@ -206,6 +242,11 @@ class SearchRun:
                 self._set(p.trial_id, trained=False, run_dir=p.subdir, error=str(rec.get("error") or rec.get("status")))
                 self.study.tell(p.number, state=TrialState.FAIL)
 
+    def launched(self) -> list[FrozenTrial]:
+        """The finished trials this process launched for training, in order."""
+        return [t for t in self.study.get_trials(deepcopy=False) if t.state.is_finished()
+                and "run_dir" in t.user_attrs and t.user_attrs.get("owner") == self.owner.id]
+
     def progress(self) -> None:
         trials = self.study.get_trials(deepcopy=False)
         done = sum(map(trained, trials))
@@ -230,6 +271,10 @@ class SearchRun:
                 if batch:
                     self.train_batch(batch)
                 self.progress()
+                why = self.failures.reason(self.launched())
+                if why:
+                    self.log(f"search: stopped: {why}")
+                    break
         finally:
             self.owner.close()
             export_trials(self.study, self.dir)

@@ -41,11 +41,12 @@ STALE_S = 180
 CLAIM_GRACE_S = 120  # a claim lock older than this was left by a killed process: taken over
 
 
-def make_sampler(name: str, seed: int | None, population: int | None = None):
+def make_sampler(name: str, seed: int | None, population: int):
+    """NSGA-II with `population` per generation, or TPE with `population` random startup trials."""
     if name == "nsgaii":
-        return optuna.samplers.NSGAIISampler(population_size=population or 8, seed=seed)
+        return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=population or 8)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=population)
     raise ConfigError(f"hydra.sweeper.sampler={name!r} is unknown; expected one of {SAMPLERS}.")
 
 
