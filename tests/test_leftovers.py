@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from gradgroup.training.run import train
@@ -50,8 +51,8 @@ with stop_with_launcher(int(sys.argv[1]), [remove_wandb_temp_dirs], poll_s=0.1),
 """
 
 
-def _job(tmp, launcher_pid):
-    env = {**os.environ, "TMPDIR": str(tmp)}
+def _job(tmp, launcher_pid, **extra_env):
+    env = {**os.environ, "TMPDIR": str(tmp), **extra_env}
     proc = subprocess.Popen([sys.executable, "-c", JOB, str(launcher_pid)], env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "training"
     assert len(list(tmp.glob("tmp*wandb*"))) == 2
@@ -74,3 +75,16 @@ def test_no_wandb_temp_dir_outlives_a_stopped_or_orphaned_job(tmp_path):
     start = time.time()
     assert proc.wait(timeout=30) == 143 and time.time() - start < 30
     assert not list(orphaned.glob("tmp*wandb*"))
+
+
+def test_a_slurm_job_outlives_its_launcher(tmp_path):
+    """Under SLURM the scheduler owns the job: the login shell that launched the sweep may end, the job trains
+    on (on another host the launcher's pid would not even exist: every job stopped itself a second in)."""
+    launcher = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    proc = _job(tmp_path, launcher.pid, SLURM_JOB_ID="4242")
+    launcher.kill()
+    launcher.wait()
+    with pytest.raises(subprocess.TimeoutExpired):
+        proc.wait(timeout=3)  # the watch polls every 0.1 s: it would have stopped the job by now
+    proc.send_signal(signal.SIGTERM)  # what scancel sends
+    assert proc.wait(timeout=60) == 143

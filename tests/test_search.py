@@ -137,3 +137,177 @@ def test_a_killed_search_adopts_its_cut_off_trial_and_ends_at_n(tmp_path):
     done = sorted(t["number"] for t in trials if t.get("trained"))
     assert len(done) == 4 and cut.number in done  # adopted, not left behind
     assert not any(t["state"] == "RUNNING" for t in trials)
+
+
+def _run_on(sweep_dir, study, n_trials=0):
+    from gradgroup.search.runner import Budget, SearchRun
+
+    return SearchRun(sweep_dir, Space.from_config(sweep_space()), study, FakeCache(), compose_config,
+                     lambda batch: None, n_trials, 1, Budget(), ["preset=smoke"], log=lambda m: None)
+
+
+def _listed_then(study, other, change):
+    """The trials as `study` lists them, then `change(other)` by a second process's handle on the journal."""
+    snapshot = study.get_trials(deepcopy=True)
+    change(other)
+    listed = iter([snapshot])
+    real = study.get_trials
+    study.get_trials = lambda deepcopy=False, **kw: next(listed, None) or real(deepcopy=deepcopy, **kw)
+    return snapshot
+
+
+def test_a_trial_another_process_finished_after_the_listing_is_never_updated(tmp_path):
+    from optuna.trial import TrialState
+
+    from gradgroup.search.study import make_sampler, open_study
+
+    study = open_study(str(tmp_path), "search", make_sampler("nsgaii", 0, 4))
+    other = open_study(str(tmp_path), "search", make_sampler("nsgaii", 1, 4))  # its own journal worker
+    cut = study.ask()
+    Space.from_config(sweep_space()).suggest(cut)
+    cut.set_user_attr("owner", "some-host_999999")  # its owner is gone: a stale trial
+    run = _run_on(str(tmp_path), study)
+    _listed_then(study, other, lambda o: o.tell(cut.number, state=TrialState.FAIL))  # adopted and ended there
+    assert run.next_batch() == []  # before: UpdateFinishedTrialError from set_user_attr
+    run.owner.close()
+    (t,) = study.get_trials()
+    assert t.state == TrialState.FAIL and t.user_attrs["owner"] == "some-host_999999"
+
+
+def test_a_trial_another_live_process_owns_is_never_adopted(tmp_path):
+    import os
+    import socket
+
+    from gradgroup.search.study import make_sampler, open_study
+
+    study = open_study(str(tmp_path), "search", make_sampler("nsgaii", 0, 4))
+    other = open_study(str(tmp_path), "search", make_sampler("nsgaii", 1, 4))
+    fresh = other.ask()  # listed by `study` before its owner was written: no owner yet
+    live = f"{socket.gethostname()}_{os.getppid()}"  # a process that runs, with its heartbeat file
+    (tmp_path / "search" / "owners").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "search" / "owners" / live).write_text("beat\n")
+    run = _run_on(str(tmp_path), study, n_trials=0)
+    snapshot = _listed_then(study, other, lambda o: o._storage.set_trial_user_attr(fresh._trial_id, "owner", live))
+    assert "owner" not in snapshot[0].user_attrs
+    assert run.adopt(snapshot[0]) is None and run.next_batch() == []
+    run.owner.close()
+    assert study.get_trials()[0].user_attrs["owner"] == live
+
+
+def test_asking_a_trial_and_owning_it_is_one_step_under_the_claim_lock(tmp_path):
+    import threading
+    import time
+
+    from gradgroup.search.study import claim_lock, make_sampler, open_study
+
+    study = open_study(str(tmp_path), "search", make_sampler("nsgaii", 0, 4))
+    run = _run_on(str(tmp_path), study)
+    asked = []
+    with claim_lock(str(tmp_path)):  # another process is asking or adopting
+        worker = threading.Thread(target=lambda: asked.append(run.ask()))
+        worker.start()
+        time.sleep(1.0)
+        assert worker.is_alive() and study.get_trials() == []
+    worker.join(30)
+    run.owner.close()
+    assert asked and study.get_trials()[0].user_attrs["owner"] == run.owner.id
+
+
+def test_a_batch_never_exceeds_the_population_whatever_the_launcher():
+    from gradgroup.search.runner import batch_size
+
+    assert batch_size(None, {"array_parallelism": 256}, 8) == 8  # the SLURM launcher's preset
+    assert batch_size(None, {"n_jobs": 2}, 8) == 2 and batch_size(None, {}, 8) == 1
+    assert batch_size(16, {"n_jobs": 2}, 8) == 8 and batch_size(3, {}, 8) == 3
+
+
+def test_a_search_under_a_wide_array_runs_in_real_nsga2_generations(tmp_path):
+    from gradgroup.search.runner import Budget, SearchRun, batch_size
+    from gradgroup.search.study import make_sampler, open_study
+
+    sweep_dir, launched = str(tmp_path), []
+
+    def launch(batch):
+        launched.append(len(batch))
+        for overrides in batch:
+            sub = next(o.split("=", 1)[1] for o in overrides if o.startswith("hydra.sweep.subdir="))
+            (tmp_path / sub).mkdir(parents=True, exist_ok=True)
+            (tmp_path / sub / "metrics.json").write_text(json.dumps({"status": "ok", "miou": 30.0 + len(sub) % 7}))
+
+    study = open_study(sweep_dir, "search", make_sampler("nsgaii", 0, 4))
+    batch = batch_size(None, {"array_parallelism": 256}, 4)
+    SearchRun(sweep_dir, Space.from_config(sweep_space()), study, FakeCache(), compose_config, launch, 8, batch,
+              Budget(), ["preset=smoke"], log=lambda m: None).run()
+    assert max(launched) <= 4
+    trained = [t for t in study.get_trials() if t.user_attrs.get("trained")]
+    generations = {t.system_attrs.get("NSGAIISampler:generation") for t in trained}
+    assert len(trained) == 8 and {0, 1} <= generations, generations  # the journal shows two generations
+
+
+def test_the_failure_cap_stops_a_search_whose_every_trial_fails(tmp_path):
+    from gradgroup.search.runner import Budget, Failures, SearchRun
+    from gradgroup.search.study import make_sampler, open_study
+
+    launched, lines = [], []
+
+    def launch(batch):  # every job fails, as with a broken data root
+        for overrides in batch:
+            sub = next(o.split("=", 1)[1] for o in overrides if o.startswith("hydra.sweep.subdir="))
+            launched.append(sub)
+            (tmp_path / sub).mkdir(parents=True, exist_ok=True)
+            (tmp_path / sub / "metrics.json").write_text(json.dumps({"status": "failed", "error": "DataError: no data"}))
+
+    study = open_study(str(tmp_path), "search", make_sampler("nsgaii", 0, 4))
+    SearchRun(str(tmp_path), Space.from_config(sweep_space()), study, FakeCache(), compose_config, launch, 10, 1,
+              Budget(), ["preset=smoke"], log=lines.append, failures=Failures(consecutive=3)).run()
+    assert len(launched) == 3, launched  # not 20 * 10 + 50
+    assert "3 trials failed in a row" in lines[-1] and "DataError: no data" in lines[-1]
+
+
+def test_the_failure_cap_counts_a_streak_and_a_fraction():
+    from optuna.trial import TrialState, create_trial
+
+    from gradgroup.search.runner import Failures
+
+    def trials(states):
+        return [create_trial(state=TrialState.FAIL, user_attrs={"run_dir": f"t{i}", "error": "boom"})
+                if s == "f" else create_trial(state=TrialState.COMPLETE, values=[1.0, 1.0]) for i, s in enumerate(states)]
+
+    assert Failures(consecutive=2).reason(trials("ffo")) is None
+    assert "2 trials failed in a row" in Failures(consecutive=2).reason(trials("okff"))
+    assert Failures(fraction=0.5, min_trials=4).reason(trials("fof")) is None  # too few to judge
+    assert "3 of 5 trials failed" in Failures(fraction=0.5, min_trials=4).reason(trials("fofof"))
+    assert Failures().reason(trials("fff")) is None  # no cap
+
+
+def test_the_search_defaults_are_stated_once_in_the_sweeper_config():
+    import inspect
+
+    from hydra_plugins.gradgroup_search.config import GradgroupSearchConf
+    from hydra_plugins.gradgroup_search.sweeper import SearchSweeper
+
+    from gradgroup.search.cost import LatencyCache
+    from gradgroup.search.study import make_sampler
+
+    sweeper = OmegaConf.load(ROOT / "sweeps" / "search.yaml").hydra.sweeper
+    assert set(sweeper) == {"space"}, "sweeps/search.yaml restates a default of config.py"
+    no_default = inspect.Parameter.empty
+    assert all(p.default is no_default for n, p in inspect.signature(LatencyCache).parameters.items())
+    assert inspect.signature(make_sampler).parameters["population"].default is no_default
+    init = inspect.signature(SearchSweeper).parameters
+    assert all(p.default is no_default for n, p in init.items() if n != "params")
+    conf = GradgroupSearchConf()
+    assert set(init) == {f for f in conf.__dataclass_fields__ if f != "_target_"}
+    assert conf.n_trials == 2 * conf.population  # what the sweep promises: two NSGA-II generations
+
+
+def test_optuna_is_pinned_to_what_the_search_needs():
+    import tomllib
+
+    import optuna
+    from packaging.version import Version
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (pin,) = [d for d in deps if d.replace(" ", "").startswith("optuna")]
+    assert pin.replace(" ", "") == "optuna>=5"  # Trial.set_constraint (search/study.py) is Optuna 5's
+    assert Version(optuna.__version__) >= Version("5") and hasattr(optuna.trial.Trial, "set_constraint")

@@ -3,6 +3,8 @@ import json
 import pytest
 from omegaconf import OmegaConf
 
+from hydra_plugins.gradgroup_search.config import ConfirmConf
+
 from gradgroup.config.compose import REPO_ROOT
 from helpers import compose_cfg, run_cli
 
@@ -14,7 +16,7 @@ def test_every_sweep_file_composes(sweep, data_cache, tmp_path):
     """Hydra composes the sweep file, and every experiment it sweeps over exists and composes."""
     sweep_cfg = OmegaConf.load(REPO_ROOT / "sweeps" / f"{sweep}.yaml")
     sweeper = sweep_cfg.hydra.sweeper  # the placement search sweeps its own space; its paper rows are experiments
-    names = str(sweeper.params.experiment).split(",") if "params" in sweeper else list(sweeper.confirm.paper_rows)
+    names = str(sweeper.params.experiment).split(",") if "params" in sweeper else list(ConfirmConf().paper_rows)
     for name in names:
         assert compose_cfg([f"experiment={name}"]).name.startswith("table")
     proc = run_cli(["gradgroup.cli.train", "--config-dir", str(REPO_ROOT / "sweeps"), "--config-name", sweep,

@@ -14,7 +14,8 @@ on_multirun_end; beside the progress lines of cli/sweep_progress.py). Its settin
 
 Jobs die with the sweep: `on_multirun_start` puts this launcher's pid in the environment its workers
 inherit (`GRADGROUP_SWEEP_LAUNCHER_PID`), and each job stops itself when that process is gone
-(jobs/launcher_watch.py), so a killed sweep leaves no job training on.
+(jobs/launcher_watch.py), so a killed sweep leaves no job training on. Not under a SLURM launcher
+(`hydra/launcher=slurm`): its jobs belong to the scheduler and outlive the login shell that submitted them.
 
 The verdict comes from the jobs' metrics.json files (results/records.py), which every launcher's workers
 write; `main()` in cli/train.py turns it into the exit status. It covers every run dir under the sweep
@@ -48,6 +49,11 @@ def launcher_pid() -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def scheduler_owns_jobs(launcher) -> bool:
+    """Whether the sweep's launcher hands its jobs to SLURM (hydra/launcher=slurm or submitit_slurm)."""
+    return "slurm" in str(launcher.get("_target_") or "").lower()
+
+
 def _records(sweep_dir: Path) -> list:
     return load_runs([sweep_dir]) if sweep_dir.is_dir() and any(sweep_dir.rglob("metrics.json")) else []
 
@@ -58,7 +64,10 @@ class SweepGuard(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         check_signal_lead(config.hydra.launcher)
-        os.environ[LAUNCHER_ENV] = str(os.getpid())  # before any worker starts: they inherit it
+        if scheduler_owns_jobs(config.hydra.launcher):
+            os.environ.pop(LAUNCHER_ENV, None)  # sbatch would export it to jobs on other hosts
+        else:
+            os.environ[LAUNCHER_ENV] = str(os.getpid())  # before any worker starts: they inherit it
         sweep_dir = Path(str(config.hydra.sweep.dir))
         done = _records(sweep_dir)
         if done and not self.resume:

@@ -14,6 +14,13 @@ child, whether that pid still exists). When the launcher is gone it stops the ru
 (jobs/signals.py records it `stopped`, with the reason), waits for the job to write its record, runs the
 given cleanups (temp dirs that interpreter exit would remove) and ends the process; an idle worker ends at
 once.
+
+Not inside a SLURM job: a job that belongs to a scheduler outlives its launcher. Its launcher runs on a login
+node, the job on another host in another pid space (where the launcher's pid means nothing, and sbatch
+exports the submitting environment by default), and a login shell that ends must not end the jobs it
+submitted; SLURM owns them (scancel stops them), and a dead launcher is handled by resuming the sweep, which
+skips finished jobs. So the watch does nothing where SLURM_JOB_ID is set, and cli/sweep_callbacks.py does not
+hand out the launcher's pid under the slurm launcher in the first place.
 """
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ from typing import Callable, Iterable
 
 from ..common.processes import pid_alive
 from .signals import stop_self
+from .slurm import in_job
 
 
 class _Watch:
@@ -63,9 +71,10 @@ def stop_with_launcher(launcher: int | None, cleanups: Iterable[Callable[[], Non
                        grace_s: float = 20.0):
     """Run one job (the block) in a process that ends, and stops the job, when the `launcher` pid dies.
 
-    Does nothing without a launcher or in the launcher's own process (the basic launcher, a single run)."""
+    Does nothing without a launcher, in the launcher's own process (the basic launcher, a single run), or in
+    a SLURM job (the scheduler owns it: module doc)."""
     global _WATCH
-    if not launcher or launcher == os.getpid():
+    if not launcher or launcher == os.getpid() or in_job():
         yield
         return
     if _WATCH is None or _WATCH.launcher != launcher:

@@ -52,9 +52,15 @@ def restarts() -> int:
     return int(os.environ.get("SLURM_RESTART_COUNT") or 0)
 
 
+def node() -> str | None:
+    """The node this job runs on (SLURMD_NODENAME, SLURM's name for it; the host name if SLURM gave none)."""
+    return os.environ.get("SLURMD_NODENAME") or (os.uname().nodename if in_job() else None)
+
+
 def record_fields() -> dict:
-    """What the run record says about the SLURM job (nothing outside SLURM)."""
-    return {"slurm_job_id": job_id(), "slurm_restarts": restarts()} if in_job() else {}
+    """What the run record says about the SLURM job: which job, on which node, after how many restarts
+    (nothing outside SLURM)."""
+    return {"slurm_job_id": job_id(), "slurm_node": node(), "slurm_restarts": restarts()} if in_job() else {}
 
 
 def requeued_checkpoint(run_dir: Path, resumable: bool = True) -> str | None:

@@ -47,8 +47,8 @@ def document(sweep_dir, data: dict, table_md: str, verdict_md: str, sweeper: dic
         f"{settings.get('rounds')} interleaved rounds beside ERFNet; budget {json.dumps(sweeper.get('budget'))}.",
         f"- Sampler: {sweeper.get('sampler')} (seed {sweeper.get('seed')}), {sweeper.get('n_trials')} trained "
         f"trials requested; {t['asked']} asked, {t['trained']} trained, {t['over_budget']} over budget, "
-        f"{t['duplicates']} duplicates, {t['failed']} failed. The first `population` trials (default 8) are "
-        "random draws from the space; the sampler models the objectives from then on, so a search of few more "
+        f"{t['duplicates']} duplicates, {t['failed']} failed. The first "
+        f"{sweeper.get('population') or '`population`'} trials (`hydra.sweeper.population`) are random draws from the space; the sampler models the objectives from then on, so a search of few more "
         "trials than that is close to a random search.",
         f"- Confirmation: the front's trials (k = {front.get('k')}) and the paper's rows retrained on seeds "
         f"{front.get('seeds')} (the paper's rows with `{' '.join(front.get('paper_overrides', []))}`: the "
@@ -85,15 +85,25 @@ USAGE = """## Running a search
   model check (`gradgroup-roofline`), `gradgroup-table` and `gradgroup-search report` on one dir.
 - Resume: rerun the same command with `SEARCH_DIR=<dir>` (or `hydra.sweep.dir=<dir>`): finished trials are
   kept, a trial cut off mid-training is trained again in its own run dir, and the search stops at `n_trials`
-  trained trials. Several processes may share one dir (the Optuna journal is file-locked): each takes new
-  trials, none is handed out twice.
-- The space, objectives, sampler, budget and confirmation live in `sweeps/search.yaml` under
-  `hydra.sweeper`; narrow or widen from the command line, e.g. `hydra.sweeper.space.kinds=[d,dgc4,dgcs4]`,
-  `hydra.sweeper.space.decoder=[light]`, `hydra.sweeper.budget.latency_ms=150`, `hydra.sweeper.sampler=tpe`.
+  trained trials. Several processes may share one dir (the Optuna journal is file-locked, and asking or
+  adopting a trial happens under one claim lock): each takes new trials, none is handed out twice, and no
+  process updates a trial another one finished or owns.
+- The space lives in `sweeps/search.yaml` under `hydra.sweeper.space`; every other setting (objectives'
+  timing, sampler, population, budget, confirmation, failure cap) and its default in
+  `src/hydra_plugins/gradgroup_search/config.py`. Narrow or widen from the command line, e.g.
+  `hydra.sweeper.space.kinds=[d,dgc4,dgcs4]`, `hydra.sweeper.space.decoder=[light]`,
+  `hydra.sweeper.budget.latency_ms=150`, `hydra.sweeper.sampler=tpe`.
+- A batch (the trials trained at once: `hydra.sweeper.batch_size`, else the launcher's `n_jobs` or
+  `array_parallelism`) never exceeds `hydra.sweeper.population`, so NSGA-II's generations are real under any
+  launcher: a generation is bred from the finished one before it, not drawn with it.
+- Failures: the search stops after `hydra.sweeper.failures.consecutive` launched trials failed in a row, or
+  once more than `failures.fraction` of them failed (judged from `failures.min_trials` launched trials on),
+  naming the last error; null turns a cap off.
 - Every trial is an ordinary run dir (`trialNNN_<choices>_seed0/metrics.json`) with ordinary overrides
   (`model.encoder.stages=[...]`, `model.decoder.name`, `grouping`), so `gradgroup-train <those overrides>`
   reproduces one; the confirmation's runs are under `confirm/`. wandb groups every run of a search under the
   sweep dir's name.
-- Launchers: `hydra/launcher=joblib`, `submitit_local` or `submitit_slurm` as for any sweep; latency is timed
-  in the sweeper's process between batches, never beside a training of the search.
+- Launchers: `hydra/launcher=joblib`, `submitit_local` or `slurm` (`hydra/launcher=slurm`, docs/cluster.md)
+  as for any sweep; latency is timed in the sweeper's process between batches, never beside a training of
+  the search.
 """

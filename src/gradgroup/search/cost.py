@@ -42,8 +42,9 @@ def arch_key(spec: ModelSpec) -> str:
 class LatencyCache:
     """Measured latency per architecture key, in `<sweep_dir>/search/latency_cache.json`."""
 
-    def __init__(self, sweep_dir, backend: str = "onnxruntime", size: str = "1024x512", output: str = "labels",
-                 threads: int | None = None, rounds: int = 5, warmup: int = 1):
+    def __init__(self, sweep_dir, *, backend: str, size: str, output: str, threads: int | None, rounds: int,
+                 warmup: int):
+        """The settings are `hydra.sweeper.latency`, whose defaults live in the sweeper's config alone."""
         self.dir = Path(sweep_dir) / "search"
         self.path = self.dir / CACHE
         self.settings = {"backend": backend, "size": size_key(*parse_size(size)), "output": output,

@@ -16,17 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from ..common.atomic import atomic_write_json
 from ..common.duration import duration
-from ..common.records import read_record
+from ..common.records import is_ok, read_record
 from ..measure.complexity import complexity_report
 from ..models.spec import ModelSpec
 from .cost import LatencyCache, arch_key
 from .space import Point, Space
-from .study import Owner, set_budget_excess, trained
-from ..common.records import is_ok
+from .study import Owner, claim_lock, set_budget_excess, trained
 
 TRIALS_FILE = "trials.json"
 TRIAL_GLOB = "trial[0-9]*"  # the run dirs of the trials (Pending.subdir), for the sweep verdict
@@ -46,6 +46,40 @@ class Budget:
         if self.gmacs and gmacs is not None:
             out = max(out, gmacs / self.gmacs - 1)
         return out
+
+
+@dataclass
+class Failures:
+    """When the search gives up (hydra.sweeper.failures; None: no cap). Counted over the trials this process
+    launched, so a search resumed after its setup was fixed starts a fresh count."""
+    consecutive: int | None = None
+    fraction: float | None = None
+    min_trials: int = 1
+
+    def reason(self, launched: list[FrozenTrial]) -> str | None:
+        """Why to stop, given the finished launched trials in order (None: go on)."""
+        failed = [t for t in launched if t.state == TrialState.FAIL]
+        if not failed:
+            return None
+        streak = next((i for i, t in enumerate(reversed(launched)) if t.state != TrialState.FAIL), len(launched))
+        if self.consecutive and streak >= self.consecutive:
+            why = f"{streak} trials failed in a row (hydra.sweeper.failures.consecutive={self.consecutive})"
+        elif (self.fraction is not None and len(launched) >= max(1, self.min_trials)
+              and len(failed) > self.fraction * len(launched)):
+            why = (f"{len(failed)} of {len(launched)} trials failed (more than hydra.sweeper.failures.fraction="
+                   f"{self.fraction:g})")
+        else:
+            return None
+        last = failed[-1].user_attrs
+        return f"{why}; the last error (trial {failed[-1].number}, {last.get('run_dir')}): {last.get('error')}"
+
+
+def batch_size(explicit: int | None, launcher, population: int) -> int:
+    """Trials trained at once: `explicit`, else the launcher's parallel jobs (joblib's n_jobs, SLURM's
+    array_parallelism), else 1; never more than the sampler's population, so each NSGA-II generation is bred
+    from a finished one instead of drawn beside it (a 256-wide SLURM array would make every trial generation 0)."""
+    wanted = explicit or int(launcher.get("n_jobs") or launcher.get("array_parallelism") or 1)
+    return max(1, min(int(wanted), int(population)))
 
 
 @dataclass
@@ -71,11 +105,13 @@ def model_of(cfg) -> ModelSpec:
 
 class SearchRun:
     def __init__(self, sweep_dir, space: Space, study, cache: LatencyCache, compose: Callable, launch: Callable,
-                 n_trials: int, batch_size: int, budget: Budget, fixed: list[str], log: Callable = print):
+                 n_trials: int, batch_size: int, budget: Budget, fixed: list[str], log: Callable = print,
+                 failures: Failures | None = None):
         self.dir, self.space, self.study, self.cache = Path(sweep_dir), space, study, cache
         self.compose, self.launch_jobs, self.log = compose, launch, log
         self.n_trials, self.batch_size, self.budget, self.fixed = n_trials, max(1, batch_size), budget, list(fixed)
         self.max_asks = 20 * n_trials + 50
+        self.failures = failures or Failures()
         self.owner = Owner(sweep_dir)
         self.start, self.batch_times = time.time(), []
 
@@ -109,8 +145,12 @@ class SearchRun:
         stale = [t for t in running if not self.owner.is_alive(t.user_attrs.get("owner"))]
         remaining = self.n_trials - sum(map(trained, trials)) - len(running)
         batch = []
-        for t in stale[:self.batch_size]:
-            self._set(t._trial_id, owner=self.owner.id)
+        for t in stale:
+            if len(batch) >= self.batch_size:
+                break
+            t = self.adopt(t)
+            if t is None:  # finished or taken by another process since the listing
+                continue
             if len(t.params) < len(self.space.stages) + 2:  # cut off while its point was being sampled
                 self.log(f"search: trial {t.number} was cut off before its architecture was chosen; failed")
                 self.study.tell(t.number, state=TrialState.FAIL)
@@ -120,8 +160,7 @@ class SearchRun:
         asks = sum(1 for t in trials if t.user_attrs.get("owner") == self.owner.id)
         while len(batch) < self.batch_size and remaining > 0 and asks < self.max_asks:
             asks += 1
-            trial = self.study.ask()
-            trial.set_user_attr("owner", self.owner.id)
+            trial = self.ask()
             self.space.suggest(trial)
             p = self.describe(self.pending(trial))
             if self._duplicate(p):
@@ -137,6 +176,26 @@ class SearchRun:
             batch.append(p)
             remaining -= 1
         return batch
+
+    def ask(self) -> Trial:
+        """A new trial, owned by this process from its first moment in the journal (search/study.py)."""
+        with claim_lock(self.dir):
+            trial = self.study.ask()
+            trial.set_user_attr("owner", self.owner.id)
+        return trial
+
+    def adopt(self, t: FrozenTrial) -> FrozenTrial | None:
+        """Take over a trial whose owner is gone: re-read under the claim lock, so a trial another process has
+        finished or adopted since `t` was listed is left alone (None); else the trial, now this process's."""
+        with claim_lock(self.dir):
+            fresh = self.study._storage.get_trial(t._trial_id)
+            if fresh.state != TrialState.RUNNING or self.owner.is_alive(fresh.user_attrs.get("owner")):
+                return None
+            try:
+                self._set(fresh._trial_id, owner=self.owner.id)
+            except UpdateFinishedTrialError:  # its owner was slow, not gone, and finished it meanwhile
+                return None
+        return fresh
 
     def _duplicate(self, p: Pending) -> bool:
         """Tell `p` a duplicate when an earlier trial has (or is training) the same architecture."""
@@ -183,6 +242,11 @@ class SearchRun:
                 self._set(p.trial_id, trained=False, run_dir=p.subdir, error=str(rec.get("error") or rec.get("status")))
                 self.study.tell(p.number, state=TrialState.FAIL)
 
+    def launched(self) -> list[FrozenTrial]:
+        """The finished trials this process launched for training, in order."""
+        return [t for t in self.study.get_trials(deepcopy=False) if t.state.is_finished()
+                and "run_dir" in t.user_attrs and t.user_attrs.get("owner") == self.owner.id]
+
     def progress(self) -> None:
         trials = self.study.get_trials(deepcopy=False)
         done = sum(map(trained, trials))
@@ -207,6 +271,10 @@ class SearchRun:
                 if batch:
                     self.train_batch(batch)
                 self.progress()
+                why = self.failures.reason(self.launched())
+                if why:
+                    self.log(f"search: stopped: {why}")
+                    break
         finally:
             self.owner.close()
             export_trials(self.study, self.dir)

@@ -11,6 +11,12 @@ A process running trials says so with an owner file, `<sweep dir>/search/owners/
 HEARTBEAT_S seconds by a daemon thread; each trial it runs carries its owner. A RUNNING trial whose owner
 is gone (on this host: the pid no longer exists; anywhere: the file is older than STALE_S) was cut off by a
 kill: a resumed search adopts it and runs the same architecture again in the same run dir.
+
+Ownership is atomic with respect to the journal: asking a trial and writing its owner happen under one
+lock, the claim lock (`<sweep dir>/search/claims.lock`, an O_EXCL lock file like the journal's own, so it
+holds on a shared filesystem too), and so does adopting one, which re-reads the trial under that lock and
+takes it only while it is still RUNNING and its owner still gone. So no process ever sees a trial between
+its creation and its owner, and no process updates a trial that another finished or owns.
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ import os
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
@@ -32,13 +39,15 @@ DIRECTIONS = ["maximize", "minimize"]  # val mIoU, latency ms
 SAMPLERS = ("nsgaii", "tpe")
 HEARTBEAT_S = 20
 STALE_S = 180
+CLAIM_GRACE_S = 120  # a claim lock older than this was left by a killed process: taken over
 
 
-def make_sampler(name: str, seed: int | None, population: int | None = None):
+def make_sampler(name: str, seed: int | None, population: int):
+    """NSGA-II with `population` per generation, or TPE with `population` random startup trials."""
     if name == "nsgaii":
-        return optuna.samplers.NSGAIISampler(population_size=population or 8, seed=seed)
+        return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=population or 8)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=population)
     raise ConfigError(f"hydra.sweeper.sampler={name!r} is unknown; expected one of {SAMPLERS}.")
 
 
@@ -50,6 +59,17 @@ def open_study(sweep_dir, name: str, sampler) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(study_name=name, storage=storage, sampler=sampler, directions=DIRECTIONS,
                                load_if_exists=True)
+
+
+@contextmanager
+def claim_lock(sweep_dir):
+    """Held while this process asks a trial and writes itself its owner, or adopts a stale one (module doc)."""
+    lock = JournalFileOpenLock(str(Path(sweep_dir) / "search" / "claims"), grace_period=CLAIM_GRACE_S)
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class Owner:

@@ -1,4 +1,6 @@
-"""The settings of `hydra/sweeper=gradgroup_search` (sweeps/search.yaml sets them; docs/search.md explains them).
+"""The settings of `hydra/sweeper=gradgroup_search` and their defaults, stated here only (docs/search.md
+explains them): sweeps/search.yaml declares the space and nothing else, the sweeper and search/ take every
+other value from here.
 
 Registered in Hydra's ConfigStore when Hydra scans the `hydra_plugins` namespace package, as the launcher
 plugins are (hydra-joblib-launcher, hydra-submitit-launcher).
@@ -28,27 +30,39 @@ class BudgetConf:
 
 @dataclass
 class ConfirmConf:
-    k: int = 3                      # at most this many front trials retrained
-    seeds: List[int] = field(default_factory=lambda: [1, 2, 3])
+    k: int = 2                      # at most this many front trials retrained, spread over latency
+    seeds: List[int] = field(default_factory=lambda: [1, 2, 3])  # seeds the search did not select on
     paper_rows: List[str] = field(default_factory=lambda: [
         "table3/erfnet", "table3/d", "table3/dg4", "table4/d_proposed", "table4/dg4_proposed"])
-    paper_overrides: List[str] = field(default_factory=lambda: ["procedure=standard"])
+    paper_overrides: List[str] = field(default_factory=lambda: ["procedure=standard"])  # the trials' budget
+
+
+@dataclass
+class FailuresConf:
+    """When the search gives up: a setup where every training fails ends after a few trials, not 20n+50."""
+    consecutive: Optional[int] = 3   # stop after this many launched trials failed in a row (null: never)
+    fraction: Optional[float] = 0.5  # stop once more than this fraction of launched trials failed (null: never)
+    min_trials: int = 4              # ... judged once at least this many trials were launched
 
 
 @dataclass
 class GradgroupSearchConf:
     _target_: str = "hydra_plugins.gradgroup_search.sweeper.SearchSweeper"
     mode: str = "search"            # search | confirm
-    n_trials: int = 10              # trained trials (over-budget and duplicate architectures not counted)
-    sampler: str = "nsgaii"         # nsgaii | tpe
-    seed: int = 0                   # the sampler's seed
-    population: Optional[int] = None  # NSGA-II population / TPE startup trials (default 8)
-    batch_size: Optional[int] = None  # trials trained at once (default: the launcher's n_jobs, else 1)
+    n_trials: int = 16              # trained trials (over-budget and duplicate architectures not counted);
+                                    # 16 = two NSGA-II generations of 8
+    sampler: str = "nsgaii"         # nsgaii | tpe (both multi-objective, with the budget as a constraint)
+    seed: int = 0                   # the sampler's; a resumed search continues from seed + trials so far; give a
+                                    # second process on the same dir its own seed, or it proposes what the first did
+    population: int = 8             # NSGA-II population / TPE random startup trials
+    batch_size: Optional[int] = None  # trials trained at once (default: the launcher's n_jobs or
+                                      # array_parallelism, else 1); never more than `population`
     study_name: str = "search"
     space: Dict[str, Any] = field(default_factory=dict)
     latency: LatencyConf = field(default_factory=LatencyConf)
     budget: BudgetConf = field(default_factory=BudgetConf)
     confirm: ConfirmConf = field(default_factory=ConfirmConf)
+    failures: FailuresConf = field(default_factory=FailuresConf)
     params: Optional[Dict[str, str]] = None  # overrides every job gets (like the basic sweeper's, no sweeps)
 
 

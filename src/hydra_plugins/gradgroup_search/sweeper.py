@@ -1,7 +1,7 @@
 """A Hydra sweeper that runs the placement search (gradgroup/search/) through the chosen launcher.
 
 Like Hydra's BasicSweeper it receives the launcher in `setup` and hands it batches of override lists, so
-`hydra/launcher=joblib|submitit_local|submitit_slurm` work unchanged; unlike it, the batches come from an
+`hydra/launcher=joblib|submitit_local|slurm` work unchanged; unlike it, the batches come from an
 Optuna study (search mode) or from the study's front and the paper's rows (confirm mode). A trial's config
 is composed by Hydra's own config loader (the same call the launchers make), so the model it times and
 the model it trains are one recipe.
@@ -30,10 +30,10 @@ EXPORT_LOGGERS = ("onnxscript", "onnx_ir")
 
 
 class SearchSweeper(Sweeper):
-    def __init__(self, mode: str = "search", n_trials: int = 10, sampler: str = "nsgaii", seed: int = 0,
-                 population: Optional[int] = None, batch_size: Optional[int] = None, study_name: str = "search",
-                 space: Any = None, latency: Any = None, budget: Any = None, confirm: Any = None,
-                 params: Any = None) -> None:
+    # Hydra hands in every setting of GradgroupSearchConf (config.py, where the defaults are stated): no defaults here.
+    def __init__(self, mode: str, n_trials: int, sampler: str, seed: int, population: int,
+                 batch_size: Optional[int], study_name: str, space: Any, latency: Any, budget: Any, confirm: Any,
+                 failures: Any, params: Any = None) -> None:
         if mode not in MODES:
             raise ConfigError(f"hydra.sweeper.mode={mode!r} is unknown; expected one of {MODES}.")
         from gradgroup.search.space import Space
@@ -43,6 +43,7 @@ class SearchSweeper(Sweeper):
         self.population, self.batch_size, self.study_name = population, batch_size, study_name
         self.space = Space.from_config(plain(space))
         self.latency, self.budget, self.confirm = plain(latency), plain(budget), plain(confirm)
+        self.failures = plain(failures)
         self.params = plain(params)
         self.launcher = self.config = self.hydra_context = None
         self.job_idx = 0
@@ -66,7 +67,7 @@ class SearchSweeper(Sweeper):
         from gradgroup.results.sweep_jobs import judge_only
         from gradgroup.search.confirm import CONFIRM_DIR, confirm_jobs
         from gradgroup.search.cost import LatencyCache
-        from gradgroup.search.runner import TRIAL_GLOB, Budget, SearchRun, export_trials
+        from gradgroup.search.runner import TRIAL_GLOB, Budget, Failures, SearchRun, batch_size, export_trials
         from gradgroup.search.study import make_sampler, open_study
 
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
@@ -78,23 +79,26 @@ class SearchSweeper(Sweeper):
             raise ConfigError(f"gradgroup_search sweeps over its own space (hydra.sweeper.space); the overrides "
                               f"{fixed} must be single values, not comma lists.")
         launcher = self.config.hydra.get("launcher") or {}
-        batch = self.batch_size or int(launcher.get("n_jobs") or launcher.get("array_parallelism") or 1)
+        parallel = self.batch_size or int(launcher.get("n_jobs") or launcher.get("array_parallelism") or 1)
+        batch = batch_size(self.batch_size, launcher, self.population)
         study = open_study(sweep_dir, self.study_name, make_sampler(self.sampler_name, self.seed, self.population))
         if study.trials:  # a resumed search: the sampler's seed moves on, so it does not redraw the first points
             study.sampler = make_sampler(self.sampler_name, self.seed + len(study.trials), self.population)
         cache = LatencyCache(sweep_dir, **self.latency)
+        capped = f" (not {parallel}: at most one population of {self.population})" if batch < parallel else ""
         print(f"search: {self.mode} in {sweep_dir} ({self.space.size} architectures in the space, "
-              f"{self.sampler_name}, {batch} trained at a time)", flush=True)
+              f"{self.sampler_name}, {batch} trained at a time{capped if self.mode == 'search' else ''})", flush=True)
         # The sweep's exit status answers for this mode's jobs: the trials, or the confirmation's runs.
         judge_only(f"{CONFIRM_DIR}/*" if self.mode == "confirm" else TRIAL_GLOB)
         if self.mode == "search":
             SearchRun(sweep_dir, self.space, study, cache, self._compose, self._launch, self.n_trials, batch,
-                      Budget(**self.budget), fixed, log=lambda m: print(m, flush=True)).run()
+                      Budget(**self.budget), fixed, log=lambda m: print(m, flush=True),
+                      failures=Failures(**self.failures)).run()
             return None
         jobs = confirm_jobs(study, self.space, self._compose, cache, sweep_dir, log=lambda m: print(m, flush=True),
                             fixed=fixed, **self.confirm)
-        for i in range(0, len(jobs), batch):
-            self._launch(jobs[i:i + batch])
-            print(f"search: confirmation {min(i + batch, len(jobs))}/{len(jobs)} jobs done", flush=True)
+        for i in range(0, len(jobs), parallel):  # no generations here: as many at once as the launcher runs
+            self._launch(jobs[i:i + parallel])
+            print(f"search: confirmation {min(i + parallel, len(jobs))}/{len(jobs)} jobs done", flush=True)
         export_trials(study, sweep_dir)
         return None
