@@ -11,6 +11,8 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
 
 def hydra_runtime():
@@ -37,10 +39,27 @@ def job_overrides() -> list[str]:
     return [] if hc is None else [str(o) for o in hc.overrides.task]
 
 
-def sweep_name() -> str | None:
-    """The sweep dir's name of a multirun job, else None."""
+def sweep_dir() -> Path | None:
+    """The sweep dir of a multirun job, else None."""
     hc = multirun_runtime()
-    return None if hc is None else Path(hc.sweep.dir).name
+    return None if hc is None else Path(hc.sweep.dir)
+
+
+def varying_keys() -> set[str]:
+    """The keys this job's sweep varies: sweep overrides (`seed=0,1`, `grouping=glob(*)`) of the sweep's
+    command line (its multirun.yaml, written before any job starts) and of `hydra.sweeper.params`."""
+    hc = multirun_runtime()
+    if hc is None:
+        return set()
+    overrides = [f"{k}={v}" for k, v in (hc.sweeper.get("params") or {}).items()]
+    saved = Path(hc.sweep.dir) / "multirun.yaml"
+    if saved.is_file():
+        overrides += [str(o) for o in OmegaConf.load(saved).hydra.overrides.task]
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception:  # an override only its own sweeper understands: nothing known to vary
+        return set()
+    return {o.key_or_group for o in parsed if o.is_sweep_override()}
 
 
 def sweep_setting(name: str, default=False):
