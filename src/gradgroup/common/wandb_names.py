@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 ENV = {"mode": "WANDB_MODE", "project": "WANDB_PROJECT", "entity": "WANDB_ENTITY"}
@@ -82,3 +83,18 @@ def run_name(overrides: list[str], varying: set[str], seed, fallback: str) -> st
         if key in varying and key != "seed":
             parts.append(_short(value if key == "experiment" else f"{key.rsplit('.', 1)[-1].rsplit('/', 1)[-1]}={value}"))
     return _cap(" ".join((parts or [fallback]) + [f"seed{seed}"]))
+
+
+def summary_target(records: list[dict], sweep_dir, mode: str | None = None, project: str | None = None,
+                   entity: str | None = None) -> dict:
+    """Where a sweep's summary run goes (gradgroup-table, the study's report): the project, entity and group
+    its jobs' runs used (their records' `wandb` field, the most common), else the environment's defaults
+    and the sweep dir's group; an explicit `mode`/`project`/`entity` (a command's flag) wins."""
+    seen = [r["wandb"] for r in records if isinstance(r.get("wandb"), dict)]
+
+    def used(key: str, default):
+        values = Counter(w.get(key) for w in seen if key in w).most_common(1)
+        return values[0][0] if values else default
+
+    return {"mode": mode or from_env("mode"), "project": project or used("project", from_env("project")),
+            "entity": entity or used("entity", from_env("entity")), "group": used("group", sweep_group(sweep_dir)[0])}
