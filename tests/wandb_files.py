@@ -47,6 +47,18 @@ def _value(item):
     return json.loads(item.value_json) if item.value_json else None
 
 
+def _items(items) -> dict:
+    """Summary or history items as a dict; a nested key (media: `val/samples` -> its fields) as nested dicts."""
+    out: dict = {}
+    for i in items:
+        keys = [i.key] if i.key else list(i.nested_key)
+        node = out
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = _value(i)
+    return out
+
+
 @dataclass
 class OfflineRun:
     """One offline-run-* dir, read back: the run record's identity, its summary, config and history."""
@@ -77,10 +89,9 @@ class OfflineRun:
             elif kind == "config":
                 run.config.update({i.key: _value(i) for i in rec.config.update})
             elif kind == "summary":
-                for i in rec.summary.update:
-                    run.summary[i.key or "/".join(i.nested_key)] = _value(i)
+                run.summary.update(_items(rec.summary.update))
             elif kind == "history":
-                run.history.append({i.key or "/".join(i.nested_key): _value(i) for i in rec.history.item})
+                run.history.append(_items(rec.history.item))
             elif kind == "artifact":
                 run.artifacts.append((rec.artifact.name, rec.artifact.type))
         return run
