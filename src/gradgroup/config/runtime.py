@@ -46,20 +46,22 @@ def sweep_dir() -> Path | None:
 
 
 def varying_keys() -> set[str]:
-    """The keys this job's sweep varies: sweep overrides (`seed=0,1`, `grouping=glob(*)`) of the sweep's
-    command line (its multirun.yaml, written before any job starts) and of `hydra.sweeper.params`."""
+    """The keys this job's sweep varies: the job's override keys that its sweep's command line (its
+    multirun.yaml, written before any job starts) and `hydra.sweeper.params` do not fix to one value, so
+    `seed=0,1`, `grouping=glob(*)` and a search's sampled keys vary, `preset=smoke` does not."""
     hc = multirun_runtime()
     if hc is None:
         return set()
-    overrides = [f"{k}={v}" for k, v in (hc.sweeper.get("params") or {}).items()]
-    saved = Path(hc.sweep.dir) / "multirun.yaml"
-    if saved.is_file():
-        overrides += [str(o) for o in OmegaConf.load(saved).hydra.overrides.task]
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
+        overrides = [f"{k}={v}" for k, v in (hc.sweeper.get("params") or {}).items()]
+        saved = Path(hc.sweep.dir) / "multirun.yaml"
+        if saved.is_file():
+            overrides += [str(o) for o in OmegaConf.load(saved).hydra.overrides.task]
+        parser = OverridesParser.create()
+        fixed = {o.key_or_group for o in parser.parse_overrides(overrides) if not o.is_sweep_override()}
+        return {o.key_or_group for o in parser.parse_overrides(job_overrides())} - fixed
     except Exception:  # an override only its own sweeper understands: nothing known to vary
         return set()
-    return {o.key_or_group for o in parsed if o.is_sweep_override()}
 
 
 def sweep_setting(name: str, default=False):
