@@ -4,10 +4,12 @@ Reads every metrics.json under STUDY_DIR (the four sweeps of sweeps/study_*.yaml
 writes beside them: ablation.md (the arm and comparison tables, `gradgroup-ablation`), comparisons.json
 (one object per comparison, as `gradgroup-ablation --json`), forest.png and curves.png
 (`gradgroup.results.study_plots`) and gradual_study.md (`gradgroup.results.study_doc`), then logs one
-grouped wandb summary run (offline unless --wandb says otherwise). --publish docs/gradual_study.md also
+wandb summary run in the study's group (common/wandb_names.py; offline unless
+--wandb or WANDB_MODE says otherwise). --publish docs/gradual_study.md also
 writes the page there, with its two pictures beside it as gradual_study_forest.png / _curves.png.
 
     python -m gradgroup.cli.study STUDY_DIR [--publish FILE.md] [--command TEXT] [--wandb MODE]
+                                  [--wandb-project P] [--wandb-entity E]
 """
 from __future__ import annotations
 
@@ -15,12 +17,12 @@ import argparse
 import datetime
 import importlib.metadata
 import json
-import os
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 from ..common.atomic import atomic_write_text, publish_page
+from ..common.wandb_names import summary_target
 from ..measure.latency import cpu_description
 from ..results.ablation import ablation_arm, ablation_groups, arm_rows, as_records, cells, comparisons, summarise
 from ..results.history import curves
@@ -28,9 +30,9 @@ from ..results.records import is_ok, load_runs
 from ..results.study_doc import study_markdown
 from ..results.study_plots import plot_curves, plot_forest
 from .report import reports_user_errors
+from .wandb_flags import add_wandb_flags, wandb_mode
 
 PROG = "gradgroup-study"
-WANDB_MODES = ["offline", "online", "disabled"]
 
 
 def machine() -> dict:
@@ -57,13 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("study_dir", metavar="STUDY_DIR", help="the study dir: its sweeps' metrics.json files below it")
     p.add_argument("--publish", metavar="FILE.md", help="also write the page here, its pictures beside it")
     p.add_argument("--command", default="python -m gradgroup.cli.study", help="the command named on the page")
-    env_mode = os.environ.get("WANDB_MODE", "offline")
-    p.add_argument("--wandb", choices=WANDB_MODES, default=env_mode if env_mode in WANDB_MODES else "offline",
-                   help="summary run mode; offline writes under STUDY_DIR/wandb (default: $WANDB_MODE or offline)")
+    add_wandb_flags(p, "STUDY_DIR")
     p.add_argument("--plan-commit", help="the commit that added docs/gradual_study_plan.md (named on the page)")
     p.add_argument("--deviation", action="append", default=[], metavar="TEXT",
                    help="a deviation from the plan, listed on the page (repeatable)")
     args = p.parse_args(argv)
+    mode = wandb_mode(args)
     out = Path(args.study_dir)
     runs = load_runs([out])
     by_cell = cells(runs)
@@ -89,14 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="replace")
     print(page)
     print(f"study report -> {', '.join(map(str, written))}, {out / 'ablation.md'}, comparisons.json, forest.png, curves.png")
-    if args.wandb != "disabled":
+    if mode != "disabled":
         from ..results.wandb_summary import log_study_wandb  # wandb takes seconds to import: only when logging
         from .quiet import install as quiet_console
 
         quiet_console()
         try:
-            log_study_wandb(args.wandb, out, comps, arm_rows(by_cell), pngs, out.name,
-                            {"study_dir": str(out), "command": args.command})
+            target = summary_target(runs, out, mode, args.wandb_project, args.wandb_entity)
+            log_study_wandb(target, out, comps, arm_rows(by_cell), pngs, {"study_dir": str(out), "command": args.command})
         except Exception as e:  # the files above are the product; a logger problem is only a warning
             print(f"warning: wandb logging failed: {e}", file=sys.stderr)
     return 0

@@ -83,4 +83,4 @@ class SweepProgress(Callback):
         print(f"table: gradgroup-table {self.sweep_dir}", flush=True)
         if any(self.sweep_dir.rglob("offline-run-*")):
             print(f"wandb: offline runs under the sweep dir; upload them (after `wandb login`) with "
-                  f"wandb sync $(find {self.sweep_dir} -type d -name 'offline-run-*')", flush=True)
+                  f"wandb sync $(find {self.sweep_dir} -type d -name 'offline-run-*' | sort)", flush=True)

@@ -6,7 +6,8 @@ measured latency that `gradgroup-bench --sweep DIR` left in DIR/latency.json, an
 a budget.
 
     gradgroup-table SWEEP_DIR [SWEEP_DIR ...] [--budget-gmacs X] [--budget-ms Y] [--out DIR]
-                    [--no-latency] [--latency-backend B] [--wandb {offline,online,disabled}] [--allow-failed]
+                    [--no-latency] [--latency-backend B] [--wandb {offline,online,disabled}]
+                    [--wandb-project P] [--wandb-entity E] [--allow-failed]
 
 Every job a sweep planned is listed: those that never started (a killed or fail-fast sweep) come from
 the sweep's multirun.yaml (cli/sweep_progress.py) as "not started" rows.
@@ -19,19 +20,19 @@ A light command: it never imports torch; matplotlib and wandb load only to draw 
 from __future__ import annotations
 
 import argparse
-import os
-from collections import Counter
 import sys
+from collections import Counter
 from pathlib import Path
 
+from ..common.wandb_names import summary_target
 from ..results.records import is_ok, load_latency, load_runs
 from ..results.table import make_table, write_csv
 from .report import reports_user_errors
 from ..results.sweep_jobs import never_started
 from ..common.records import Status
+from .wandb_flags import add_wandb_flags, wandb_mode
 
 PROG = "gradgroup-table"
-WANDB_MODES = ["offline", "online", "disabled"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,9 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--latency-backend", metavar="B", help="which backend's latency the table and --budget-ms use "
                     "(eager, optimized, compile, onnxruntime, onnxruntime-int8; default: the fastest fp32 "
                     "backend latency.json measured); named in the table's caption")
-    env_mode = os.environ.get("WANDB_MODE", "offline")  # respect a session-wide choice (tests: disabled)
-    ap.add_argument("--wandb", choices=WANDB_MODES, default=env_mode if env_mode in WANDB_MODES else "offline",
-                    help="summary run mode; offline writes under OUT/wandb (default: $WANDB_MODE or offline)")
+    add_wandb_flags(ap, "OUT")
     ap.add_argument("--allow-failed", action="store_true",
                     help="exit 0 even when some jobs failed or were killed (they are listed either way)")
     return ap
@@ -57,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 @reports_user_errors(PROG)
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    mode = wandb_mode(args)
     runs = load_runs(args.sweep_dirs)
     runs += [job for d in args.sweep_dirs for job in never_started(Path(d), runs)]
     out = Path(args.out or args.sweep_dirs[0])
@@ -84,16 +84,18 @@ def main(argv: list[str] | None = None) -> int:
           "results.md, pareto.png")
     if line:
         print(line)
-    if args.wandb == "disabled":
+    if mode == "disabled":
         return status
     from ..results.wandb_summary import log_wandb  # wandb takes seconds to import: only when logging
     from .quiet import install as quiet_console  # light: no per-run wandb banner; the sweep printed the sync hint
 
     quiet_console()
 
+    target = summary_target(runs, args.sweep_dirs[0], mode, args.wandb_project, args.wandb_entity)
     try:
-        log_wandb(args.wandb, out, rows, out / "pareto.png", {"sweep_dirs": args.sweep_dirs,
-                  "budget_gmacs": args.budget_gmacs, "budget_ms": args.budget_ms})
+        run_id = log_wandb(target, out, rows, out / "pareto.png", {"sweep_dirs": args.sweep_dirs,
+                           "budget_gmacs": args.budget_gmacs, "budget_ms": args.budget_ms})
+        print(f"wandb: summary run {run_id} in {target['project']}, group {target['group']} ({mode})")
     except Exception as e:  # the files above are the product; a logger problem is only a warning
         print(f"warning: wandb logging failed: {e}", file=sys.stderr)
     return status

@@ -2,12 +2,17 @@
 
 The schema (config/schema.py) rejects wrong types, unknown keys and values outside a closed choice; these
 checks hold the rules that span values: epochs are counts >= 1, the seed fits numpy's range, and gradual
-grouping comes whole (a gradual encoder and its alpha schedule, both set by `grouping=gradual`).
+grouping comes whole (a gradual encoder and its alpha schedule, both set by `grouping=gradual`); the wandb
+logger's open values (log_model, id) are ones wandb takes.
 """
 from __future__ import annotations
 
-from omegaconf import DictConfig
+import os
 
+from omegaconf import DictConfig
+from omegaconf.errors import InterpolationValidationError
+
+from ..common.wandb_names import ENV, check_run_id
 from ..errors import ConfigError
 
 
@@ -42,3 +47,20 @@ def check_gradual_grouping(cfg: DictConfig, has_gradual_convs: bool) -> None:
                           "schedule (grouping.callback is null): choose grouping=gradual, which sets both, or "
                           "grouping=none to train the grouped convs grouped from the start; "
                           "model.encoder.gradual follows the grouping= choice and is not set by hand.")
+
+
+def check_wandb_settings(cfg: DictConfig) -> None:
+    """`logger.wandb.mode` (WANDB_MODE by default) is a mode; `logger.wandb.log_model` one of Lightning's three;
+    an explicit `logger.wandb.id` one wandb takes."""
+    wb = cfg.logger.wandb
+    try:
+        wb.mode
+    except InterpolationValidationError:
+        raise ConfigError(f"WANDB_MODE={os.environ.get(ENV['mode'])!r} is invalid; expected offline, online or "
+                          "disabled (or set logger.wandb.mode, which wins)") from None
+    if not (isinstance(wb.log_model, bool) or wb.log_model == "all"):
+        raise ConfigError(f"logger.wandb.log_model={wb.log_model!r} is invalid; expected false, true (checkpoints "
+                          "uploaded when training ends) or all (every checkpoint as it is saved)")
+    if wb.id is not None and not check_run_id(str(wb.id)):
+        raise ConfigError(f"logger.wandb.id={wb.id!r} is invalid; expected 1-64 letters, digits, '_', '-' or '.' "
+                          "(null derives it from the run dir)")

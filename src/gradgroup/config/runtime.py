@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
 
 def hydra_runtime():
@@ -35,10 +37,29 @@ def job_overrides() -> list[str]:
     return [] if hc is None else [str(o) for o in hc.overrides.task]
 
 
-def sweep_name() -> str | None:
-    """The sweep dir's name of a multirun job, else None."""
+def sweep_dir() -> Path | None:
+    """The sweep dir of a multirun job, else None."""
     hc = multirun_runtime()
-    return None if hc is None else Path(hc.sweep.dir).name
+    return None if hc is None else Path(hc.sweep.dir)
+
+
+def varying_keys() -> set[str]:
+    """The keys this job's sweep varies: the job's override keys that its sweep's command line (its
+    multirun.yaml, written before any job starts) and `hydra.sweeper.params` do not fix to one value, so
+    `seed=0,1`, `grouping=glob(*)` and a search's sampled keys vary, `preset=smoke` does not."""
+    hc = multirun_runtime()
+    if hc is None:
+        return set()
+    try:
+        overrides = [f"{k}={v}" for k, v in (hc.sweeper.get("params") or {}).items()]
+        saved = Path(hc.sweep.dir) / "multirun.yaml"
+        if saved.is_file():
+            overrides += [str(o) for o in OmegaConf.load(saved).hydra.overrides.task]
+        parser = OverridesParser.create()
+        fixed = {o.key_or_group for o in parser.parse_overrides(overrides) if not o.is_sweep_override()}
+        return {o.key_or_group for o in parser.parse_overrides(job_overrides())} - fixed
+    except Exception:  # an override only its own sweeper understands: nothing known to vary
+        return set()
 
 
 def sweep_setting(name: str, default=False):

@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from ..common.wandb_names import env_default
 from ..data.choices import LABEL_RESOLUTIONS, VALIDATE_MODES
 from ..grouping.schedules import PERS, SHAPES
 
@@ -191,15 +192,22 @@ class CSVLoggerConfig:             # appends, so a run resumed in place keeps it
 
 @dataclass
 class WandbConfig:
+    """Lightning's WandbLogger; the run is started by training/wandb_run.py (docs/wandb.md). mode, project and
+    entity default to WANDB_MODE, WANDB_PROJECT, WANDB_ENTITY (else offline, gradgroup, none); set here they win."""
     _target_: str = "pytorch_lightning.loggers.WandbLogger"
     _partial_: bool = True
     _convert_: str = "all"
     # offline: runs written under the run dir (`wandb sync` uploads them later) | online | disabled
-    mode: WandbMode = WandbMode.offline
-    project: str = "gradgroup"
-    entity: Optional[str] = None
-    group: Optional[str] = None        # defaults to the sweep dir name in multiruns
-    tags: List[str] = field(default_factory=list)
+    mode: WandbMode = env_default("mode")  # type: ignore[assignment]  (an interpolation, checked on use)
+    project: str = env_default("project")
+    entity: Optional[str] = env_default("entity")
+    group: Optional[str] = None        # null: one per sweep, from its dir (common/wandb_names.py sweep_group)
+    name: Optional[str] = None         # null: the sweep's varying overrides and the seed
+    id: Optional[str] = None           # null: derived from the run dir, so every attempt resumes one run
+    tags: List[str] = field(default_factory=list)   # added to table, family, arm, part, block, groups
+    notes: Optional[str] = None
+    save_code: bool = False
+    log_model: Any = False             # false | true (checkpoints at the end) | all (every checkpoint): artifacts
 
 
 @dataclass

@@ -23,8 +23,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..config.build import build
-from ..config.checks import check_gradual_grouping, check_run_settings
-from ..config.runtime import job_overrides, multirun_runtime, sweep_name
+from ..common.wandb_names import run_id, run_name, sweep_group
+from ..config.checks import check_gradual_grouping, check_run_settings, check_wandb_settings
+from ..config.runtime import job_overrides, multirun_runtime, sweep_dir, varying_keys
 from ..data.class_weights import loss_class_weights
 from ..errors import ConfigError, GradgroupError
 from ..jobs.endings import end_line, write_traceback
@@ -37,7 +38,7 @@ from .console import JobConsole, model_line, result_line
 from .distributed import resolve_sync_batchnorm
 from .fitter import Fitter, scored_split, test_and_summarise
 from .resume import prepare_history
-from .wandb_run import finish_wandb, start_wandb_run
+from .wandb_run import RECORDED, finish_wandb, start_wandb_run
 
 
 def describe(cfg: DictConfig) -> dict:
@@ -58,8 +59,10 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable="phase1_epochs" not in cfg.procedure)
     console = JobConsole(job_prefix(cfg), stream=None if is_rank_zero() else io.StringIO())  # DDP: rank 0 prints
     record: dict = {}
+    wandb_id = wandb_identity(cfg, run_dir)  # rejects a bad logger.wandb setting before the job starts
     try:
-        life = RunLifecycle(run_dir, describe(cfg), ckpt_path, cfg.resources.max_requeues,  # rank 0 writes
+        job = {**describe(cfg), "wandb": {k: wandb_id[k] for k in RECORDED} if wandb_id else None}
+        life = RunLifecycle(run_dir, job, ckpt_path, cfg.resources.max_requeues,  # rank 0 writes
                             prepare=prepare_history)
         record = life.record
         console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}"
@@ -67,7 +70,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         with life.guard():  # records ok / stopped / failed (signals, NaN, crashes), wall_s summed over resumes
             if life.writer:
                 OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)  # a record: readable without Hydra
-            record.update(_run(cfg, run_dir, console, life, ckpt_path))
+            record.update(_run(cfg, run_dir, console, life, ckpt_path, wandb_id))
     except GradgroupError:
         raise  # a config or data problem: the command line reports it, naming the key or file
     except BaseException as err:  # one line for every other end; the traceback goes to the run's log
@@ -75,12 +78,13 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         console.say(end_line(record, err, run_dir, log))
         raise
     finally:
-        finish_wandb(record)
+        finish_wandb(record, [run_dir / "checkpoints" / "converted.pt"] if cfg.logger.wandb.log_model else [])
     console.say(result_line(record, run_dir / "metrics.json"))
     return record
 
 
-def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle, ckpt_path: str | None) -> dict:
+def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle, ckpt_path: str | None,
+         wandb_id: dict | None) -> dict:
     check_run_settings(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # the header line already names the seed
     set_threads(cfg.threads)
@@ -98,7 +102,7 @@ def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle
     bar = show_progress_bar(cfg)
     fitter = Fitter(datamodule=datamodule, make_module=build(cfg.module),
                     make_trainer=build(cfg.trainer, enable_progress_bar=bar, **trainer_overrides(cfg)),
-                    make_loggers=partial(make_loggers, cfg), callbacks=make_callbacks(cfg, bar, console),
+                    make_loggers=partial(make_loggers, cfg, wandb_id), callbacks=make_callbacks(cfg, bar, console),
                     gradual_callback=gradual, class_weights=loss_class_weights(str(cfg.loss.weights), datamodule),
                     run_callbacks=[life.heartbeat()])
     procedure = build(cfg.procedure)
@@ -158,15 +162,34 @@ def make_callbacks(cfg: DictConfig, bar: bool = False, console: JobConsole | Non
             for key, node in cfg.callbacks.items() if node is not None and key not in skip]
 
 
-def make_loggers(cfg: DictConfig, run_dir: Path, suffix: str = "") -> list:
-    """CSV and wandb loggers saving under run_dir (`suffix` names a phase's version)."""
-    loggers = [build(cfg.logger.csv)(str(run_dir), version=suffix)] if cfg.logger.csv is not None else []
+def wandb_identity(cfg: DictConfig, run_dir: Path) -> dict | None:
+    """Who the job's wandb run is, the same for every attempt of the job (docs/wandb.md); None when disabled.
+
+    id: `logger.wandb.id`, else derived from the run dir; group: `logger.wandb.group`, else the sweep's
+    (`multirun/study/<ts>/primary` -> `study-<ts>`, none for a single run); job type: the part of the sweep
+    dir below its timestamp (a study's part), else the table; name: `logger.wandb.name`, else the sweep's
+    varying overrides and the seed; tags: table, family, arm, part, block kind, groups and `logger.wandb.tags`."""
+    check_wandb_settings(cfg)
     wb = cfg.logger.wandb
-    if str(wb.mode) != "disabled":
-        named = {"mode": str(wb.mode), "group": wb.group or sweep_name(), "name": f"{cfg.name}-seed{cfg.seed}{suffix}",
-                 "tags": [t for t in [cfg.table, cfg.family, cfg.arm, *list(wb.tags)] if t],
-                 "job_type": cfg.table or "train"}
-        run = start_wandb_run(project=wb.project, entity=wb.entity, dir=str(run_dir), resume="allow",
-                              config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True), **named)
-        loggers.append(build(wb, **named)(save_dir=str(run_dir), experiment=run))
+    if str(wb.mode) == "disabled":
+        return None
+    sweep = sweep_dir()
+    group, part = sweep_group(sweep) if sweep is not None else (None, None)
+    enc = cfg.model.encoder
+    name = wb.name or run_name(job_overrides(), varying_keys(), cfg.seed,
+                               " ".join(filter(None, [cfg.name, cfg.arm])))
+    tags = [cfg.table, cfg.family, cfg.arm, part, str(enc.block), f"G{enc.groups}", *list(wb.tags)]
+    return {"id": wb.id or run_id(run_dir), "project": wb.project, "entity": wb.entity, "group": wb.group or group,
+            "name": name, "job_type": part or cfg.table or "train", "tags": list(dict.fromkeys(t for t in tags if t)),
+            "mode": str(wb.mode), "notes": wb.notes, "save_code": bool(wb.save_code), "dir": str(run_dir)}
+
+
+def make_loggers(cfg: DictConfig, wandb_id: dict | None, save_dir: Path, suffix: str = "") -> list:
+    """CSV and wandb loggers saving under save_dir (`suffix` names a phase's version); the wandb run is the
+    job's (`wandb_id`), one for both phases of a two-phase job, its files under the job's run dir."""
+    loggers = [build(cfg.logger.csv)(str(save_dir), version=suffix)] if cfg.logger.csv is not None else []
+    if wandb_id is not None:
+        run = start_wandb_run(wandb_id, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+        named = {k: wandb_id[k] for k in ("id", "project", "entity", "group", "name", "tags", "mode")}
+        loggers.append(build(cfg.logger.wandb, **named)(save_dir=wandb_id["dir"], experiment=run))
     return loggers

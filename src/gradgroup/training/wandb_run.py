@@ -1,4 +1,8 @@
-"""The job's wandb run, started and finished through wandb's public API.
+"""The job's wandb run, started and finished through wandb's public API (docs/wandb.md).
+
+One wandb run per job, whatever happens to it: `train` (training/run.py) names it once per job (`identity`:
+id from the run dir, group from the sweep dir, name from the sweep's varying overrides) and every attempt,
+a resume after a kill or a SLURM requeue included, continues that id (`resume="allow"`).
 
 Started here with `wandb.init` (on rank 0 only, as Lightning's WandbLogger would) and handed to the
 logger as its `experiment`: Lightning's own start passes `anonymous=None`, which wandb >= 0.22 answers
@@ -14,9 +18,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 
 from ..jobs.ranks import is_rank_zero
-from ..common.records import is_ok
+from ..common.records import Status, is_ok
 
 
 def _lazy(name: str):
@@ -35,24 +40,42 @@ wandb = _lazy("wandb")
 _STARTED: list = []  # a run was started (or reused) in this process: finish_wandb has something to close
 
 
-def start_wandb_run(**init):
-    """This process's wandb run (started with `wandb.init(**init)` unless one is active); None off rank 0."""
+RECORDED = ("id", "project", "entity", "group", "name")  # the record's `wandb` field: how to find the run
+INIT = RECORDED + ("job_type", "tags", "mode", "notes", "save_code", "dir")  # what wandb.init is given
+
+
+def start_wandb_run(identity: dict, config: dict):
+    """This process's wandb run (started with `wandb.init` unless one is active); None off rank 0.
+
+    `identity`: the INIT keys (training/run.py `wandb_identity`); the run resumes under its id if it exists."""
     if not is_rank_zero():
         return None
     _STARTED.append(True)
     if wandb.run is not None:
         return wandb.run
-    run = wandb.init(**init)
+    run = wandb.init(**{k: identity.get(k) for k in INIT}, resume="allow", config=config)
     # the x-axis Lightning's WandbLogger defines for a run it starts itself
     run.define_metric("trainer/global_step")
     run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
     return run
 
 
-def finish_wandb(record: dict) -> None:
-    """Close the job's wandb run, if any, with the record's scalars as its summary."""
-    if _STARTED and wandb.run is not None:
-        summary = {k: v for k, v in record.items() if isinstance(v, (int, float, str)) and v is not None}
-        wandb.run.summary.update(summary)
-        wandb.finish(exit_code=0 if is_ok(record) else 1)
-        _STARTED.clear()
+def finish_wandb(record: dict, artifacts: list[Path] = ()) -> None:
+    """Close the job's wandb run, if any, with the record's scalars as its summary (params and GMACs among
+    them), after logging `artifacts` (files that exist) as one model artifact. A requeued job's run is
+    marked preempting: its next attempt continues it."""
+    if not (_STARTED and wandb.run is not None):
+        return
+    run = wandb.run
+    summary = {k: v for k, v in record.items() if isinstance(v, (int, float, str)) and v is not None}
+    run.summary.update(summary)
+    files = [Path(f) for f in artifacts if Path(f).is_file()]
+    if files:
+        artifact = wandb.Artifact(f"converted-{run.id}", type="model", metadata={"miou": record.get("miou")})
+        for f in files:
+            artifact.add_file(str(f))
+        run.log_artifact(artifact)
+    if record.get("status") == Status.REQUEUED:
+        run.mark_preempting()
+    wandb.finish(exit_code=0 if is_ok(record) else 1)
+    _STARTED.clear()

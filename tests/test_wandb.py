@@ -1,0 +1,174 @@
+"""wandb as a sweep user reads it (issue 26), checked on what wandb wrote offline (tests/wandb_files.py):
+one group per sweep shared by a study's parts and its summary run, names from what varies, one run id
+per run dir across a SIGKILL and resume, the record's `wandb` field, summary keys, masked media, the
+summary run's table rows equal to results.csv, the environment as the default of `logger.wandb.*`."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gradgroup.common.wandb_names import run_id, run_name, summary_target, sweep_group
+from gradgroup.config.checks import check_wandb_settings
+from gradgroup.errors import ConfigError
+from helpers import compose_cfg, run_cli
+from wandb_files import offline_runs
+
+STAMP = "2026-12-07_10-00-00-123456789"
+
+
+# ----------------------------------------------------------------------------- names, without wandb
+def test_a_study_and_its_parts_share_one_group_and_two_studies_never_do(tmp_path):
+    study = tmp_path / "multirun" / "study" / STAMP
+    assert sweep_group(study / "primary") == (f"study-{STAMP}", "primary")
+    assert sweep_group(study / "dense") == (f"study-{STAMP}", "dense")
+    assert sweep_group(study) == (f"study-{STAMP}", None)  # the study's summary run
+    later = tmp_path / "multirun" / "study" / "2026-12-07_10-01-00-000000001" / "primary"
+    assert sweep_group(later)[0] != sweep_group(study / "primary")[0]
+    assert sweep_group(tmp_path / "multirun" / "ablation_gradual" / STAMP / "dense") == (f"ablation_gradual-{STAMP}", "dense")
+    a, b = sweep_group(tmp_path / "a" / "mine"), sweep_group(tmp_path / "b" / "mine")  # no timestamp
+    assert a[0].startswith("mine-") and a[0] != b[0] and a == sweep_group(tmp_path / "a" / "mine")
+
+
+def test_run_id_is_a_function_of_the_run_dir(tmp_path):
+    (tmp_path / "run").mkdir()
+    assert run_id(tmp_path / "run") == run_id(str(tmp_path / "x" / ".." / "run")) != run_id(tmp_path / "other")
+
+
+def test_names_carry_what_varies_and_the_seed():
+    overrides = ["experiment=table3/dg4", "grouping=gradual", "grouping.callback.decay_fraction=0.25", "seed=3",
+                 "threads=1"]
+    varying = {"grouping.callback.decay_fraction", "seed", "grouping"}
+    assert run_name(overrides, varying, 3, "table3/dg4") == "grouping=gradual decay_fraction=0.25 seed3"
+    assert run_name(overrides, {"experiment", "seed"}, 3, "x") == "table3/dg4 seed3"
+    assert run_name(overrides, {"seed"}, 3, "table3/dg4 gradual") == "table3/dg4 gradual seed3"
+    assert len(run_name([f"model.encoder.stages={'x' * 500}"], {"model.encoder.stages"}, 0, "x")) < 60
+
+
+def test_summary_target_follows_the_jobs_then_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_PROJECT", "envproj")
+    monkeypatch.delenv("WANDB_ENTITY", raising=False)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    sweep = tmp_path / "study" / STAMP
+    assert summary_target([{"wandb": None}], sweep) == {"mode": "offline", "project": "envproj", "entity": None,
+                                                        "group": f"study-{STAMP}"}
+    jobs = [{"wandb": {"project": "p", "entity": "e", "group": "g"}}] * 2
+    assert summary_target(jobs, sweep) == {"mode": "offline", "project": "p", "entity": "e", "group": "g"}
+    assert summary_target(jobs, sweep, "disabled", "flagproj")["project"] == "flagproj"
+
+
+# ----------------------------------------------------------------------------- config
+def test_the_environment_is_the_default_and_logger_wandb_wins(monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.setenv("WANDB_PROJECT", "envproj")
+    monkeypatch.setenv("WANDB_ENTITY", "team")
+    wb = compose_cfg(["experiment=table3/dg4"]).logger.wandb  # the quick preset leaves the mode to the env
+    assert (str(wb.mode), wb.project, wb.entity) == ("online", "envproj", "team")
+    wb = compose_cfg(["experiment=table3/dg4", "logger.wandb.mode=disabled", "logger.wandb.project=mine"]).logger.wandb
+    assert (str(wb.mode), wb.project, wb.entity) == ("disabled", "mine", "team")
+    monkeypatch.delenv("WANDB_PROJECT")
+    monkeypatch.delenv("WANDB_ENTITY")
+    monkeypatch.setenv("WANDB_MODE", "sideways")
+    cfg = compose_cfg(["experiment=table3/dg4"])
+    assert (cfg.logger.wandb.project, cfg.logger.wandb.entity) == ("gradgroup", None)
+    with pytest.raises(ConfigError, match="WANDB_MODE='sideways'"):
+        check_wandb_settings(cfg)
+
+
+@pytest.mark.parametrize("override, ok", [
+    ("logger.wandb.log_model=true", True), ("logger.wandb.log_model=all", True),
+    ("logger.wandb.log_model=false", True), ("logger.wandb.log_model=sometimes", False),
+    ("logger.wandb.id=abc_123", True), ("logger.wandb.id=a/b", False),
+    ("logger.wandb.notes=hello", True), ("logger.wandb.save_code=true", True),
+])
+def test_the_logger_keys_users_know_from_lightning(override, ok):
+    cfg = compose_cfg(["experiment=table3/dg4", override])
+    if ok:
+        check_wandb_settings(cfg)
+    else:
+        with pytest.raises(ConfigError, match=override.split("=")[0]):
+            check_wandb_settings(cfg)
+
+
+# ----------------------------------------------------------------------------- end to end, offline
+def _env(data_cache, **extra):
+    return {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled", **extra}
+
+
+def _record(run_dir):
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+def test_a_sweep_logs_one_group_named_runs_summaries_media_and_a_matching_table(data_cache, tmp_path):
+    part = tmp_path / "multirun" / "study" / STAMP / "primary"
+    run_cli(["gradgroup.cli.train", "-m", "preset=smoke", "experiment=table3/dg4", "grouping=none,gradual", "seed=3",
+             "logger.wandb.mode=offline", "trainer.max_epochs=2", f"hydra.sweep.dir={part}"], data_cache, tmp_path)
+    runs = {r.name: r for r in offline_runs(part)}
+    assert set(runs) == {"grouping=none seed3", "grouping=gradual seed3"}
+    for run in runs.values():
+        (record,) = [_record(d) for d in part.glob("*_seed3") if run_id(d) == run.id]
+        assert record["wandb"] == {"id": run.id, "project": "gradgroup", "entity": None,
+                                   "group": f"study-{STAMP}", "name": run.name}
+        assert run.group == f"study-{STAMP}" and run.job_type == "primary"
+        assert {"table3", "primary", "dgc", "G4"} <= set(run.tags)
+        assert run.summary["gmacs"] == pytest.approx(record["gmacs"]) and run.summary["params"] == record["params"]
+        assert run.summary["miou"] == pytest.approx(record["miou"]) and run.summary["status"] == "ok"
+        (samples,) = run.logged("val/samples")[-1:]  # logged at the last epoch
+        assert samples["_type"] == "images/separated" and samples["count"] == 2
+        masks = samples["all_masks"][0]
+        assert set(masks) == {"prediction", "ground_truth"}
+        labels = run.config["_wandb"]["mask/class_labels"]["val/samples_wandb_delimeter_prediction"]["value"]
+        assert labels["0"] == "road" and labels["18"] == "bicycle" and labels["255"] == "ignore"
+        assert samples["width"] <= 512 and samples["height"] <= 512
+        assert "gradual" in runs["grouping=gradual seed3"].tags
+
+    env = _env(data_cache, WANDB_MODE="offline")
+    table = subprocess.run([sys.executable, "-m", "gradgroup.cli.table", str(part), "--no-latency"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert table.returncode == 0, table.stderr[-3000:]
+    (summary,) = offline_runs(part / "wandb")
+    assert (summary.group, summary.job_type, summary.project) == (f"study-{STAMP}", "table", "gradgroup")
+    (table_file,) = (summary.path / "files" / "media" / "table").glob("results_*.table.json")
+    logged = json.loads(table_file.read_text())
+    rows = list(csv.DictReader((part / "results.csv").open()))
+    assert len(logged["data"]) == len(rows) == 2 and logged["columns"][:len(rows[0])] == list(rows[0])
+    col = logged["columns"].index("arm")
+    assert [r[col] for r in logged["data"]] == [r["arm"] for r in rows]
+    assert {"results", "pareto", "miou_vs_gmacs_table"} <= set(summary.summary)
+
+
+def test_a_killed_and_resumed_job_continues_one_wandb_run_and_logs_its_model(data_cache, tmp_path):
+    run_dir = tmp_path / "run"
+    args = [sys.executable, "-m", "gradgroup.cli.train", "preset=smoke", "experiment=table3/dg4",
+            "trainer.max_epochs=3", "logger.wandb.mode=offline", f"hydra.run.dir={run_dir}"]
+    (tmp_path / "tmp").mkdir()  # wandb's temp dirs, which a SIGKILL leaves behind (docs/operations.md)
+    proc = subprocess.Popen(args, cwd=tmp_path, env=_env(data_cache, TMPDIR=str(tmp_path / "tmp")),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (run_dir / "checkpoints" / "last.ckpt").is_file():
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert _record(run_dir)["status"] == "running"  # killed, no chance to write anything else
+    last = run_dir / "checkpoints" / "last.ckpt"
+    resumed = subprocess.run(args + [f"ckpt_path={last}", "logger.wandb.log_model=true"], cwd=tmp_path, env=_env(data_cache),
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    record = _record(run_dir)
+    runs = offline_runs(run_dir / "wandb")
+    assert len(runs) == 2 and {r.id for r in runs} == {record["wandb"]["id"]} == {run_id(run_dir)}
+    assert runs[-1].summary["status"] == "ok" and record["wandb"]["name"] == "table3/dg4 seed0"
+    assert ("model-" + run_id(run_dir), "model") in runs[-1].artifacts  # log_model=true: Lightning's checkpoints
+
+
+def test_wandb_mode_disabled_from_the_environment_writes_no_wandb_files(data_cache, tmp_path):
+    """The schema's default (WANDB_MODE, else offline) restored over the smoke preset's own `disabled`."""
+    run_dir = tmp_path / "run"
+    run_cli(["gradgroup.cli.train", "preset=smoke", "experiment=table3/dg4", f"hydra.run.dir={run_dir}",
+             "logger.wandb.mode=${oc.env:WANDB_MODE,offline}"], data_cache, tmp_path)  # run_cli: WANDB_MODE=disabled
+    assert _record(run_dir)["wandb"] is None
+    assert not [p for p in tmp_path.rglob("*") if "wandb" in p.name]
