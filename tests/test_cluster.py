@@ -5,7 +5,7 @@ import os
 from omegaconf import OmegaConf
 
 from gradgroup.cli import sweep_callbacks
-from gradgroup.training import slurm
+from gradgroup.jobs import slurm
 
 SLURM_ENV = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT", "SLURMD_NODENAME")
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from gradgroup.training import checkpoints as ckpt_mod
-from gradgroup.training import record as record_mod
+from gradgroup.common import records as record_mod
 from gradgroup.common.atomic import DiskFull, atomic_write
 from gradgroup.training.module import SegmentationModule
 from gradgroup.training.run import train

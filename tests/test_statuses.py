@@ -163,7 +163,7 @@ def test_a_stop_keeps_its_reason_whichever_exception_ends_the_run():
     (two tests at a time) that lost the reason: the record said "stopped by SIGTERM", not why."""
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-    from gradgroup.training import signals
+    from gradgroup.jobs import signals
 
     reason = "the sweep's launcher (pid 1) is gone"
     with pytest.raises(signals.Stopped) as raised:
