@@ -26,7 +26,8 @@ def test_the_record_reader_tells_a_missing_or_broken_record_from_a_good_one(tmp_
     (tmp_path / RECORD).write_text("[1, 2]")  # JSON, but not a record
     assert read_record(tmp_path) is None
     atomic_write_json(tmp_path / RECORD, {"status": "ok", "miou": np.float32(41.5)})
-    assert read_record(tmp_path) == {"status": "ok", "miou": 41.5}
+    rec = read_record(tmp_path)  # a RunRecord: typed fields, and a read-only mapping of what the file holds
+    assert rec.miou == 41.5 and dict(rec) == {"status": "ok", "schema": 2, "error": None, "miou": 41.5}
     assert json.loads((tmp_path / RECORD).read_text())["status"] == "ok"
     assert [p.name for p in tmp_path.iterdir()] == [RECORD]  # no temp file left behind
 
