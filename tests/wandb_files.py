@@ -94,6 +94,8 @@ class OfflineRun:
                 run.history.append(_items(rec.history.item))
             elif kind == "artifact":
                 run.artifacts.append((rec.artifact.name, rec.artifact.type))
+        # A process killed early may not have flushed its run record; the dir name carries the id too.
+        run.id = run.id or Path(run_dir).name.rsplit("-", 1)[-1]
         return run
 
     def logged(self, key: str) -> list:
