@@ -53,11 +53,12 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     """Run one experiment end to end and return its metrics record (also written to metrics.json)."""
     run_dir = Path(run_dir)
     # A SLURM job that requeued itself (training/slurm.py) resumes from its run dir's last.ckpt.
-    ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable="phase1_epochs" not in cfg.procedure)
+    resumable = "phase1_epochs" not in cfg.procedure  # the two-phase procedure resumes only phase-wise
+    ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable=resumable)
     console = JobConsole(job_prefix(cfg), stream=None if is_rank_zero() else io.StringIO())  # DDP: rank 0 prints
     record: dict = {}
     try:
-        life = RunLifecycle(run_dir, describe(cfg), ckpt_path, cfg.resources.max_requeues)  # rank 0 writes
+        life = RunLifecycle(run_dir, describe(cfg), ckpt_path, cfg.resources.max_requeues, resumable)  # rank 0 writes
         record = life.record
         console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}"
                     + (f" (resuming from {ckpt_path})" if ckpt_path and not cfg.ckpt_path else ""))
