@@ -208,10 +208,11 @@ test-slurm: install ## the SLURM tests against a one-node cluster on this host (
 	start=$$(date +%s); $(PY) -m pytest -q -m slurm tests/test_slurm.py; rc=$$?; \
 	echo "make test-slurm: $$(( $$(date +%s) - start )) s"; exit $$rc
 
-slurm-up: ## a one-node SLURM cluster on this host (root: installs slurm-wlm and munge if missing)
-	scripts/slurm_local.sh up
+SLURM_NODES ?= 1
+slurm-up: ## a SLURM cluster on this host, SLURM_NODES nodes (default 1; root: installs slurm-wlm and munge if missing)
+	SLURM_NODES=$(SLURM_NODES) scripts/slurm_local.sh up
 
-slurm-down: ## stop that cluster: no slurmctld, slurmd or munged left
+slurm-down: ## stop that cluster: no slurmctld, slurmd, munged, namespace, veth or bridge left
 	scripts/slurm_local.sh down
 
 clean: ## remove generated outputs (keeps .venv and the data cache)

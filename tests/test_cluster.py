@@ -40,3 +40,99 @@ def test_the_launcher_pid_goes_to_local_workers_only(tmp_path, monkeypatch):
     guard.on_multirun_start(_sweep_config(tmp_path, slurm_launcher))
     assert sweep_callbacks.LAUNCHER_ENV not in os.environ  # sbatch would export it to other hosts
     assert sweep_callbacks.launcher_pid() is None
+
+
+def _fake_scontrol(tmp_path, monkeypatch, restarts="0", state="RUNNING", status=0):
+    """`scontrol` on PATH: `show job` answers as the controller would, `requeue` is logged to calls.log."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "scontrol"
+    script.write_text(f"""#!/bin/sh
+echo "$@" >> {tmp_path}/calls.log
+if [ "$1" = show ]; then
+  echo "JobId=12 ArrayJobId=11 ArrayTaskId=1 JobName=x JobState={state} Reason=None Requeue=1 Restarts={restarts} X"
+fi
+exit {status}
+""")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return tmp_path / "calls.log"
+
+
+def test_a_requeue_from_outside_is_seen_by_the_restart_count(tmp_path, monkeypatch):
+    _slurm_env(monkeypatch)
+    _fake_scontrol(tmp_path, monkeypatch, restarts="1")
+    assert not slurm.requeued_from_outside()  # outside SLURM: never
+    _slurm_env(monkeypatch, SLURM_JOB_ID="12", SLURM_RESTART_COUNT="0")
+    assert slurm.requeued_from_outside()  # the controller counts one more restart than this run started with
+    _slurm_env(monkeypatch, SLURM_JOB_ID="12", SLURM_RESTART_COUNT="1")
+    assert not slurm.requeued_from_outside()  # scancel, a time limit: no new restart
+    _fake_scontrol(tmp_path, monkeypatch, restarts="1", state="REQUEUE_HOLD")
+    assert slurm.requeued_from_outside()
+    _fake_scontrol(tmp_path, monkeypatch, restarts="1", status=1)  # the controller cannot say
+    assert not slurm.requeued_from_outside()
+
+
+def _life(tmp_path, resumable=True, **record):
+    from gradgroup.jobs.lifecycle import RunLifecycle
+
+    life = RunLifecycle(tmp_path / "run", {"experiment": "x"}, None, max_requeues=3, resumable=resumable)
+    life.record.update(record)
+    return life
+
+
+def _end(life, signum):
+    import json
+    import signal
+
+    sigterm = signal.getsignal(signal.SIGTERM)  # a requeue ignores SIGTERM from then on: not in pytest's process
+    try:
+        with life.guard():
+            os.kill(os.getpid(), signum)
+    except BaseException as err:  # noqa: BLE001 - what the run ended with
+        return err, json.loads((life.run_dir / "metrics.json").read_text())
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    raise AssertionError("the signal did not end the run")
+
+
+def test_sigterm_of_an_outside_requeue_is_recorded_requeued_and_leaves_no_result(tmp_path, monkeypatch):
+    import signal
+
+    _slurm_env(monkeypatch, SLURM_JOB_ID="12", SLURM_RESTART_COUNT="0")
+    _fake_scontrol(tmp_path, monkeypatch, restarts="1")
+    err, rec = _end(_life(tmp_path, epochs_done=2), signal.SIGTERM)
+    assert isinstance(err, slurm.Requeued) and err.code == 143  # cli/train.py: no result, the sweep waits
+    assert rec["status"] == "requeued" and "from outside" in rec["error"] and "last.ckpt" in rec["error"]
+    _fake_scontrol(tmp_path, monkeypatch, restarts="0")  # scancel: stopped for good
+    err, rec = _end(_life(tmp_path / "b"), signal.SIGTERM)
+    assert not isinstance(err, slurm.Requeued) and rec["status"] == "stopped"
+
+
+def test_a_requeue_that_makes_no_progress_is_refused_never_a_loop(tmp_path, monkeypatch):
+    import signal
+
+    from gradgroup.errors import GradgroupError
+
+    _slurm_env(monkeypatch, SLURM_JOB_ID="12", SLURM_RESTART_COUNT="1")
+    calls = _fake_scontrol(tmp_path, monkeypatch, restarts="1")
+    err, rec = _end(_life(tmp_path / "two_phase", resumable=False, epochs_done=5), signal.SIGUSR1)
+    assert isinstance(err, GradgroupError) and rec["status"] == "failed"
+    assert "requeue refused" in rec["error"] and "cannot resume mid-run" in rec["error"]
+    err, rec = _end(_life(tmp_path / "stuck", resumed_at_epoch=4, epochs_done=4), signal.SIGUSR1)
+    assert rec["status"] == "failed" and "no epoch finished since" in rec["error"]
+    assert not calls.is_file() or "requeue" not in calls.read_text()  # SLURM was never asked
+    err, rec = _end(_life(tmp_path / "moving", resumed_at_epoch=4, epochs_done=5), signal.SIGUSR1)
+    assert isinstance(err, slurm.Requeued) and rec["status"] == "requeued"
+    assert "requeue 12" in calls.read_text()
+
+
+def test_one_spelling_of_the_slurm_launcher_everywhere():
+    """`hydra/launcher=slurm` (conf/hydra/launcher/slurm.yaml: the USR1 notice, the preset's resources), never
+    `hydra/launcher=submitit_slurm`, which bypasses it: jobs would die at the time limit instead of requeueing."""
+    from gradgroup.config.compose import REPO_ROOT
+
+    files = [REPO_ROOT / "README.md", *(REPO_ROOT / "docs").rglob("*.md"), *(REPO_ROOT / "sweeps").glob("*.yaml"),
+             *(REPO_ROOT / "conf").rglob("*.yaml"), *(REPO_ROOT / "src").rglob("*.py"), REPO_ROOT / "Makefile"]
+    bad = [str(f.relative_to(REPO_ROOT)) for f in files if "launcher=submitit_slurm" in f.read_text(encoding="utf-8")]
+    assert not bad, f"say hydra/launcher=slurm in {bad}"

@@ -151,7 +151,7 @@ def test_wandb_offline_run_writes_its_run_and_media(data_cache, tmp_path):
 
 
 @pytest.mark.parametrize("overrides", [
-    ["hydra/launcher=joblib"], ["hydra/launcher=submitit_local"], ["hydra/launcher=submitit_slurm"],
+    ["hydra/launcher=joblib"], ["hydra/launcher=submitit_local"], ["hydra/launcher=slurm"],
     ["trainer=ddp"], ["experiment=table4/dg4_proposed", "preset=paper", "grouping.callback.shape=cosine"],
 ])
 def test_command_line_groups_still_compose(overrides):

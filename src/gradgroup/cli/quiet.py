@@ -26,7 +26,7 @@ WARNING_FILTERS: list[tuple[str, type[Warning], str]] = [
     # HPC-resume checkpoint, pytorch_lightning/trainer/connectors/checkpoint_connector.py), which warns "The
     # `srun` command is available on your system but is not used" wherever SLURM's client is installed. It
     # fires only outside a SLURM task (no SLURM_NTASKS), i.e. when nothing runs under SLURM; under
-    # srun/sbatch Lightning detects SLURM without a word (SLURM jobs: hydra/launcher=submitit_slurm).
+    # srun/sbatch Lightning detects SLURM without a word (SLURM jobs: hydra/launcher=slurm).
     (r"The `srun` command is available on your system but is not used", UserWarning,
      r"lightning_fabric\.plugins\.environments\.slurm"),
     # ModelCheckpoint warns at every fit whose checkpoint dir holds files. Here that is always a resume in

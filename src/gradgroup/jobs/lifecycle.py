@@ -5,9 +5,12 @@ dir at a time, always (a second run into it, e.g. a resumed sweep while a job of
 refused naming the pid that holds it); it writes the first record (rank 0 only under DDP,
 jobs/ranks.py), turns SIGTERM/SIGINT into a non-zero exit and a `stopped` record (jobs/signals.py),
 records any other exception as `failed` with its message, sums `wall_s` over the parts of a run resumed
-in place, requeues a SLURM job on SIGUSR1 (status `requeued`, jobs/slurm.py), and, inside its guard,
-runs the learning's preparation of an in-place resume that the caller hands in (`prepare`:
-training/resume.py `prepare_history` checks the checkpoint and trims the csv history to it). What
+in place, requeues a SLURM job on SIGUSR1 (status `requeued`, jobs/slurm.py) unless the requeue would make
+no progress (a procedure that cannot resume mid-run, e.g. the two-phase one, or no epoch finished since
+this part started: it would loop until `max_requeues`; recorded `failed` with the reason instead), records
+a SIGTERM by which SLURM requeues the job from outside as `requeued`, and, inside its guard, runs the
+learning's preparation of an in-place resume that the caller hands in (`prepare`: training/resume.py
+`prepare_history` checks the checkpoint and trims the csv history to it). What
 an earlier process left is tidied under the lock: temp files of writes a kill interrupted
 (`.last.ckpt.tmpNNNN`) are deleted, and a run started afresh in a used dir moves the earlier attempt's
 `checkpoints/` to `checkpoints.previous/`, so no stale best.ckpt sits beside the new run's.
@@ -24,11 +27,10 @@ from typing import Callable, Optional
 from filelock import FileLock, Timeout
 
 from ..common.atomic import remove_partial_writes
-from ..common.records import read_record
+from ..common.records import Status, read_record, write_record
 from ..errors import GradgroupError
 from . import slurm
 from .ranks import is_rank_zero
-from ..common.records import Status, write_record
 from .record import Heartbeat, base_record
 from .signals import STOP_SIGNALS, Stopped, as_stopped, stop_on_signals
 
@@ -54,8 +56,9 @@ def lock_run_dir(run_dir: Path) -> FileLock:
 
 class RunLifecycle:
     def __init__(self, run_dir: Path, job: dict, ckpt_path: str | None = None, max_requeues: int = 0,
-                 prepare: Optional[Callable[["RunLifecycle"], None]] = None):
+                 resumable: bool = True, prepare: Optional[Callable[["RunLifecycle"], None]] = None):
         self.run_dir, self.ckpt_path, self.max_requeues = Path(run_dir), ckpt_path, max_requeues
+        self.resumable = resumable  # False: the procedure cannot resume mid-run (two-phase)
         self.prepare = prepare
         self.writer = is_rank_zero()
         self.lock = lock_run_dir(self.run_dir) if self.writer else None  # before anything is written
@@ -100,6 +103,9 @@ class RunLifecycle:
             err = as_stopped(err)
             if isinstance(err, Stopped) and err.signum in requeue_signal:
                 err = self._requeue(slurm.Requeued(err.signum), start)
+            elif isinstance(err, Stopped) and err.signum == signal.SIGTERM and slurm.requeued_from_outside():
+                err = slurm.RequeuedBySlurm(err.signum)
+                self.record.update(status=Status.REQUEUED, error=f"{err}; {self._rerun()}")
             else:
                 self.record.update(status=Status.STOPPED if isinstance(err, Stopped) else Status.FAILED,
                                    error=slurm.explain(err))
@@ -116,12 +122,31 @@ class RunLifecycle:
         self.record["wall_s"] = round(before + time.time() - start, 2)
         self.write()
 
+    def _rerun(self) -> str:
+        return ("resumes from checkpoints/last.ckpt when SLURM starts it again" if self.resumable else
+                "starts again from its beginning when SLURM reruns it (this procedure cannot resume mid-run)")
+
+    def no_progress(self) -> str | None:
+        """Why a requeue now would only repeat this part of the run (None: it would resume further on)."""
+        if not self.resumable:
+            return ("this procedure (two-phase) cannot resume mid-run, so a requeue would start it again from "
+                    "its beginning and loop until resources.max_requeues")
+        start = int(self.record.get("resumed_at_epoch") or 0)
+        if int(self.record.get("epochs_done") or 0) <= start:
+            return (f"no epoch finished since this part of the run started at epoch {start}, so a requeue would "
+                    "resume from the same checkpoint and loop until resources.max_requeues")
+        return None
+
     def _requeue(self, err: slurm.Requeued, start: float) -> BaseException:
         """Record `requeued` first (SLURM terminates the job once asked, SIGTERM is ignored from here on),
-        then ask; a refusal is a failure."""
+        then ask; a refusal (ours, when the requeue would make no progress, or SLURM's) is a failure."""
+        why = self.no_progress()
+        if why:
+            self.record.update(status=Status.FAILED, error=f"requeue refused after {err.signal_name}: {why}; give the "
+                               "job the time it needs in one go (resources.time_min, docs/cluster.md)")
+            return GradgroupError(f"{self.run_dir}: {self.record['error']}")
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        self.record.update(status=Status.REQUEUED, error=f"{err}; resumes from checkpoints/last.ckpt when SLURM "
-                           "starts it again")
+        self.record.update(status=Status.REQUEUED, error=f"{err}; {self._rerun()}")
         self._finish(start)
         try:
             slurm.requeue()

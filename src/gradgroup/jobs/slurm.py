@@ -16,6 +16,12 @@ mid-epoch checkpoint exactly (its data loader restarts the epoch), so a requeue 
 in progress. A job requeues itself at most `resources.max_requeues` times; after that it ignores SIGUSR1
 and runs on, and if SLURM then stops it at the time limit (SIGTERM) the record is `stopped` with a message
 that says so (`explain`, from `squeue`'s reason).
+
+A requeue the job did not ask for (an admin's `scontrol requeue`, the site's `PreemptMode=REQUEUE`, a node
+failure) arrives as SIGTERM. SLURM counts the restart when it decides the requeue, before the signal
+reaches the job, so a SIGTERM after which the controller counts more restarts than the job started with
+(`requeued_from_outside`) is recorded `requeued` too (`RequeuedBySlurm`), and the job ends without a
+result: the sweep keeps waiting for the rerun, which resumes from last.ckpt as above.
 """
 from __future__ import annotations
 
@@ -34,6 +40,14 @@ class Requeued(Stopped):
 
     def __str__(self) -> str:
         return f"requeued by SLURM after {signal.Signals(self.signum).name}"
+
+
+class RequeuedBySlurm(Requeued):
+    """SLURM requeued this job from outside and stopped it with SIGTERM; it runs again, resuming from last.ckpt."""
+
+    def __str__(self) -> str:
+        return (f"requeued by SLURM from outside (scontrol requeue, a preemption or a node failure), stopped by "
+                f"{signal.Signals(self.signum).name}")
 
 
 def in_job() -> bool:
@@ -77,6 +91,26 @@ def _squeue(fmt: str) -> str:
     except (OSError, subprocess.SubprocessError):
         return ""
     return out.stdout.strip()
+
+
+def controller_job() -> dict:
+    """The controller's view of this job (`scontrol show job -o`, as key=value pairs; {} when it cannot say)."""
+    try:
+        out = subprocess.run(["scontrol", "show", "job", "-o", str(job_id())], capture_output=True, text=True,
+                             timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return dict(kv.split("=", 1) for kv in out.stdout.split() if "=" in kv) if out.returncode == 0 else {}
+
+
+def requeued_from_outside() -> bool:
+    """Whether SLURM is requeueing this job on its own account (module doc): the controller counts more
+    restarts than this run started with, or calls the job requeued."""
+    if not in_job():
+        return False
+    job = controller_job()
+    count = job.get("Restarts", "")
+    return (count.isdigit() and int(count) > restarts()) or job.get("JobState", "").startswith("REQUEUE")
 
 
 def stop_reason() -> str:

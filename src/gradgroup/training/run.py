@@ -56,13 +56,14 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     """Run one experiment end to end and return its metrics record (also written to metrics.json)."""
     run_dir = Path(run_dir)
     # A SLURM job that requeued itself (jobs/slurm.py) resumes from its run dir's last.ckpt.
-    ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable="phase1_epochs" not in cfg.procedure)
+    resumable = "phase1_epochs" not in cfg.procedure  # the two-phase procedure resumes only phase-wise
+    ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable=resumable)
     console = JobConsole(job_prefix(cfg), stream=None if is_rank_zero() else io.StringIO())  # DDP: rank 0 prints
     record: dict = {}
     wandb_id = wandb_identity(cfg, run_dir)  # rejects a bad logger.wandb setting before the job starts
     try:
         job = {**describe(cfg), "wandb": {k: wandb_id[k] for k in RECORDED} if wandb_id else None}
-        life = RunLifecycle(run_dir, job, ckpt_path, cfg.resources.max_requeues,  # rank 0 writes
+        life = RunLifecycle(run_dir, job, ckpt_path, cfg.resources.max_requeues, resumable,  # rank 0 writes
                             prepare=prepare_history)
         record = life.record
         console.say(f"start {cfg.name} seed {cfg.seed}, preset {cfg.get('preset_name')} -> {run_dir}"
