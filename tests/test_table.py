@@ -82,12 +82,14 @@ def test_failed_and_corrupt_jobs_are_listed_not_fatal():
 def test_minimal_and_odd_runs_do_not_crash(tmp_path):
     write_run(tmp_path / "a", status="failed")  # nothing else: crashed before writing anything
     write_run(tmp_path / "b", status="ok", experiment="x", miou=None)  # "ok" without a number
-    write_run(tmp_path / "c", status="ok", experiment="y", miou=50.0, params="n/a", paper=[1])
+    write_run(tmp_path / "c", status="ok", experiment="y", miou=50.0, params="n/a", paper=[1])  # breaks the contract
+    write_run(tmp_path / "e", status="ok", experiment="z", miou=50.0)  # params not recorded
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "metrics.json").write_text("[1, 2]")  # valid JSON, wrong shape
     rows, md, _ = rows_of(tmp_path)
-    assert [r["status"] for r in rows] == ["ok", "failed", "failed", "failed"]
-    assert "status ok but no mIoU recorded" in md and "unreadable metrics.json" in md
+    assert [r["status"] for r in rows] == ["ok", "failed", "failed", "failed", "failed"]
+    assert "status ok but no mIoU recorded" in md and "metrics.json is not a JSON object" in md
+    assert "invalid metrics.json:" in md and "key 'params' is 'n/a'" in md  # the row names the bad key
     assert rows[0]["params"] is None
     pareto.plot_pareto(rows, tmp_path / "p.png")
 

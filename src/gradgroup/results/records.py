@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 
 from ..common.processes import pid_alive
-from ..common.records import RECORD, Status, is_ok, read_record_file  # noqa: F401  (is_ok: the results layer asks it here)
+from ..common.records import RECORD, RecordError, Status, is_ok, read_record_file  # noqa: F401  (is_ok: the results layer asks it here)
 from ..errors import GradgroupError
 from .format import ago, num
 
@@ -36,6 +36,9 @@ def load_runs(sweep_dirs) -> list[dict]:
         for p in paths:
             try:
                 run = read_record_file(p).to_dict()
+            except RecordError as err:  # JSON, but not a record this version reads: say which key
+                run = {"status": Status.FAILED, "error": f"invalid {RECORD}: {err}",
+                       "experiment": str(p.parent.relative_to(d)) or d.name}
             except (OSError, ValueError):
                 run = {"status": Status.FAILED, "error": f"unreadable {RECORD}: {p}",
                        "experiment": str(p.parent.relative_to(d)) or d.name}
