@@ -70,3 +70,26 @@ def in_scope(runs: list[dict], sweep_dir) -> list[dict]:
     if not pattern:
         return runs
     return [r for r in runs if fnmatch(Path(r["_path"]).parent.relative_to(sweep_dir).as_posix(), pattern)]
+
+
+LAUNCHER_ENV = "GRADGROUP_SWEEP_LAUNCHER_PID"  # the sweep's launcher, for its local jobs' watch (training/launcher_watch.py)
+
+
+def scheduler_owns_jobs(launcher) -> bool:
+    """Whether the sweep's launcher hands its jobs to SLURM (hydra/launcher=slurm, built on submitit_slurm)."""
+    return "slurm" in str(launcher.get("_target_") or "").lower()
+
+
+def publish_launcher(launcher) -> None:
+    """Before any job starts: this process's pid for the local workers it starts, which inherit it; nothing
+    under a SLURM launcher, whose jobs belong to the scheduler (sbatch would export the pid to other hosts)."""
+    if scheduler_owns_jobs(launcher):
+        os.environ.pop(LAUNCHER_ENV, None)
+    else:
+        os.environ[LAUNCHER_ENV] = str(os.getpid())
+
+
+def launcher_pid() -> int | None:
+    """The pid of the process that launched this job's sweep (None outside a sweep, and under SLURM)."""
+    value = os.environ.get(LAUNCHER_ENV, "")
+    return int(value) if value.isdigit() else None
