@@ -4,7 +4,7 @@ import os
 
 from omegaconf import OmegaConf
 
-from gradgroup.cli import sweep_callbacks
+from gradgroup.config import runtime
 from gradgroup.jobs import slurm
 
 SLURM_ENV = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT", "SLURMD_NODENAME")
@@ -25,21 +25,15 @@ def test_a_record_under_slurm_names_its_node(monkeypatch):
     assert slurm.record_fields() == {"slurm_job_id": "11_1", "slurm_node": "node2", "slurm_restarts": 1}
 
 
-def _sweep_config(tmp_path, target):
-    return OmegaConf.create({"hydra": {"launcher": {"_target_": target}, "sweeper": {},
-                                       "sweep": {"dir": str(tmp_path / "sweep")}}})
-
-
-def test_the_launcher_pid_goes_to_local_workers_only(tmp_path, monkeypatch):
-    guard = sweep_callbacks.SweepGuard()
-    joblib = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
-    slurm_launcher = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
-    monkeypatch.delenv(sweep_callbacks.LAUNCHER_ENV, raising=False)
-    guard.on_multirun_start(_sweep_config(tmp_path, joblib))
-    assert os.environ[sweep_callbacks.LAUNCHER_ENV] == str(os.getpid())  # the joblib orphan guarantee
-    guard.on_multirun_start(_sweep_config(tmp_path, slurm_launcher))
-    assert sweep_callbacks.LAUNCHER_ENV not in os.environ  # sbatch would export it to other hosts
-    assert sweep_callbacks.launcher_pid() is None
+def test_the_launcher_pid_goes_to_local_workers_only(monkeypatch):
+    """What cli/sweep_callbacks.py hands its jobs before the first starts."""
+    joblib = OmegaConf.create({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"})
+    slurm_launcher = OmegaConf.create({"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"})
+    monkeypatch.delenv(runtime.LAUNCHER_ENV, raising=False)
+    runtime.publish_launcher(joblib)
+    assert runtime.launcher_pid() == os.getpid()  # the joblib orphan guarantee
+    runtime.publish_launcher(slurm_launcher)
+    assert runtime.LAUNCHER_ENV not in os.environ and runtime.launcher_pid() is None  # sbatch would export it
 
 
 def _fake_scontrol(tmp_path, monkeypatch, restarts="0", state="RUNNING", status=0):

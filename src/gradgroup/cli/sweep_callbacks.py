@@ -27,31 +27,19 @@ cli/report.py).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
-from ..config.runtime import sweep_setting
+from ..config.runtime import launcher_pid, publish_launcher, sweep_setting
 from ..results.sweep_jobs import in_scope
 from ..results.records import is_ok, load_runs
 from .report import fail
 
 EXIT_STATUS = {"code": 0}  # read by cli/train.py main() after Hydra returns
-LAUNCHER_ENV = "GRADGROUP_SWEEP_LAUNCHER_PID"
-
-
-def launcher_pid() -> int | None:
-    """The pid of the process that launched this job's sweep (None outside a sweep)."""
-    value = os.environ.get(LAUNCHER_ENV, "")
-    return int(value) if value.isdigit() else None
-
-
-def scheduler_owns_jobs(launcher) -> bool:
-    """Whether the sweep's launcher hands its jobs to SLURM (hydra/launcher=slurm or submitit_slurm)."""
-    return "slurm" in str(launcher.get("_target_") or "").lower()
+__all__ = ["EXIT_STATUS", "SweepGuard", "launcher_pid", "setting"]  # launcher_pid: read by cli/train.py
 
 
 def _records(sweep_dir: Path) -> list:
@@ -64,10 +52,7 @@ class SweepGuard(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         check_signal_lead(config.hydra.launcher)
-        if scheduler_owns_jobs(config.hydra.launcher):
-            os.environ.pop(LAUNCHER_ENV, None)  # sbatch would export it to jobs on other hosts
-        else:
-            os.environ[LAUNCHER_ENV] = str(os.getpid())  # before any worker starts: they inherit it
+        publish_launcher(config.hydra.launcher)  # before any worker starts: they inherit it (not under SLURM)
         sweep_dir = Path(str(config.hydra.sweep.dir))
         done = _records(sweep_dir)
         if done and not self.resume:

@@ -6,6 +6,7 @@ called by a test or a notebook), or when the config was composed by `compose_con
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -67,3 +68,26 @@ def sweep_setting(name: str, default=False):
     hc = hydra_runtime()
     node = None if hc is None else hc.callbacks.get("sweep")
     return default if node is None else node.get(name, default)
+
+
+LAUNCHER_ENV = "GRADGROUP_SWEEP_LAUNCHER_PID"  # the sweep's launcher, for its local jobs' watch (jobs/launcher_watch.py)
+
+
+def scheduler_owns_jobs(launcher) -> bool:
+    """Whether the sweep's launcher hands its jobs to SLURM (hydra/launcher=slurm, built on submitit_slurm)."""
+    return "slurm" in str(launcher.get("_target_") or "").lower()
+
+
+def publish_launcher(launcher) -> None:
+    """Before any job starts: this process's pid for the local workers it starts, which inherit it; nothing
+    under a SLURM launcher, whose jobs belong to the scheduler (sbatch would export the pid to other hosts)."""
+    if scheduler_owns_jobs(launcher):
+        os.environ.pop(LAUNCHER_ENV, None)
+    else:
+        os.environ[LAUNCHER_ENV] = str(os.getpid())
+
+
+def launcher_pid() -> int | None:
+    """The pid of the process that launched this job's sweep (None outside a sweep, and under SLURM)."""
+    value = os.environ.get(LAUNCHER_ENV, "")
+    return int(value) if value.isdigit() else None
