@@ -47,7 +47,8 @@ class SegmentationModule(pl.LightningModule):
         object.__setattr__(self, "_compiled", None)  # not a submodule: its weights are self.model's
         self.class_names = list(class_names)
         self.encoder_only = encoder_only
-        self.save_hyperparameters(ignore=["model", "class_weights"])
+        self.save_hyperparameters(ignore=["model", "class_weights", "compile_mode"])
+        self.hparams["compile_mode"] = str(compile_mode)  # a plain str (the schema's enum would not load weights-only)
         if class_weights is not None:
             class_weights = torch.as_tensor(class_weights, dtype=torch.float32)
         self.register_buffer("class_weights", class_weights, persistent=False)
