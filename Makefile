@@ -4,29 +4,54 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PRESET ?= quick
-# CPU machines get the CPU build of torch (a few hundred MB instead of several GB of CUDA wheels).
-# TORCH_INDEX may name a wheel index holding CPU builds, e.g. TORCH_INDEX=--extra-index-url=<url>.
+# torch is installed first, as TORCH_SPEC from TORCH_INDEX: by default torch 2.13.0, the version behind the
+# published numbers (here a CPU build lies on disk; PyPI's Linux wheel is a CUDA build). A CUDA build from
+# PyTorch's index (docs/gpu.md): make install TORCH_INDEX=--index-url=https://download.pytorch.org/whl/cu124
+# Then gradgroup with EXTRAS (default dev: tests and every target here, with the CPU extras deploy, search,
+# cluster, cityscapes) and the exact versions of CONSTRAINTS (constraints.txt; CONSTRAINTS= for none, e.g.
+# with another TORCH_SPEC). A GPU node that deploys with ONNX Runtime's CUDA build:
+#   make install EXTRAS=deploy-gpu,search,cluster,cityscapes
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
-HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
+EXTRAS ?= dev
+CONSTRAINTS ?= constraints.txt
 
-.PHONY: help install demo notebook test test-slow test-slurm slurm-up slurm-down table3 table4 table5 ablation study search reproduce bench-gradual bench-latency counts clean
+.PHONY: help install constraints doctor test-wheel bench-precision gpu-check demo notebook test test-slow test-slurm slurm-up slurm-down table3 table4 table5 ablation study search reproduce bench-gradual bench-latency counts clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "  PRESET=smoke|quick|paper selects the scale of sweep targets (default quick)"
 	@echo "  LAUNCHER=local|slurm runs sweep targets here or as a SLURM job array (docs/cluster.md)"
 
-install: $(STAMP) ## create .venv with gradgroup and its dev extras (CPU torch on CPU machines)
+install: $(STAMP) ## create .venv: torch (TORCH_SPEC/TORCH_INDEX), gradgroup[$(EXTRAS)] at the versions of constraints.txt
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(CONSTRAINTS)
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-ifneq ($(HAS_GPU),1)
 	$(PY) -m pip install -q $(TORCH_INDEX) "$(TORCH_SPEC)"
-endif
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
+
+constraints: install ## rewrite constraints.txt from this venv (pip freeze, gradgroup itself left out)
+	@{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -vi '^gradgroup' \
+	  | sed -E 's/^torch==([0-9.]+)\+.*/torch==\1/'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+	@echo "wrote constraints.txt ($$(grep -vc '^#' constraints.txt) packages)"
+
+doctor: install ## torch/CUDA/cuDNN, devices, extras, config source, data root, and a verdict
+	$(VENV)/bin/gradgroup-doctor
+
+test-wheel: ## build the wheel from a clean copy, install it into a fresh venv, train + sweep + table outside the repo
+	scripts/wheel_check.sh
+
+bench-precision: install ## training-step time: fp32 vs bf16-mixed (and channels_last) side by side (docs/gpu.md)
+	$(PY) -m gradgroup.measure.precision_bench $(BENCH_ARGS)
+
+# A GPU node's check (docs/gpu.md), unattended, under 10 minutes on one GPU: a short paper-preset job per block
+# family under AMP, the gradual conversion, a 1-GPU DDP run, the GPU bench; writes GPU_REPORT (JSON). It has
+# not run on a GPU yet.
+GPU_REPORT ?= gpu-check/report.json
+gpu-check: install ## on a GPU: short AMP paper-preset jobs, conversion, 1-GPU DDP, GPU bench -> $(GPU_REPORT)
+	$(PY) scripts/gpu_check.py --out $(GPU_REPORT) $(ARGS)
 
 # On CPU (smoke/quick presets) sweeps run 2 jobs at a time with half the cores each: small 64x128 tensors
 # leave 2 threads half idle, so 2 one-thread jobs finish a table ~1.3x sooner (hydra-joblib-launcher).

@@ -74,6 +74,17 @@ def test_lut_matches_cityscapesscripts():
     assert (LABEL_TO_TRAIN[34:] == 255).all()
 
 
+def test_written_out_table_is_the_official_one():
+    """data/labels.py writes the table out (training needs no [cityscapes] extra): every field of every row
+    equals cityscapesscripts' own, in its order."""
+    from cityscapesscripts.helpers.labels import labels as official
+
+    from gradgroup.data import labels
+
+    assert [(lab.name, lab.id, lab.trainId, tuple(lab.color)) for lab in official] == \
+        [(lab.name, lab.id, lab.trainId, lab.color) for lab in labels._CS_LABELS]
+
+
 def test_class_names_palette_colorize():
     assert len(CLASS_NAMES) == 19
     assert (CLASS_NAMES[0], CLASS_NAMES[13], CLASS_NAMES[18]) == ("road", "car", "bicycle")

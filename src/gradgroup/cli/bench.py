@@ -59,6 +59,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's default)")
+    p.add_argument("--device", default="cpu", help="cpu (default) | cuda[:N]: on a GPU, timed with CUDA events "
+                   "after warm-up, cudnn.benchmark on; onnxruntime uses its CUDA provider ([deploy-gpu])")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--onnx-dir", metavar="DIR", help="where ONNX backends keep one export per architecture, "
                    "reused when present (default: DIR/onnx with --sweep DIR, else a temporary dir)")
@@ -146,6 +148,8 @@ def _profile(args) -> None:
 @reports_user_errors(PROG)
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.device != "cpu":
+        return _device_bench(args)
     if args.profile:
         return _profile(args)
     from ..deploy.runtimes import export_for_backend, prepare_backend  # torch only past --help
@@ -170,6 +174,36 @@ def main(argv: Sequence[str] | None = None) -> None:
         prepared = {b: {n: prepare_backend(m, b, n, args.output, args.threads, onnx_dir) for n, m in models.items()}
                     for b in backends}
         _time_and_report(args, prepared, models, sizes, backends)
+
+
+def _device_bench(args) -> None:
+    """--device cuda: every backend's device form, timed on the device (measure/device_latency.py)."""
+    import torch
+
+    from ..deploy.device_runtimes import DEVICE_BACKENDS, prepare_device_backend
+    from ..measure.device import require_cuda
+    from ..measure.device_latency import measure_device_latency
+    from ..measure.latency import REFERENCE, markdown
+
+    if args.profile or args.prepare_only:
+        raise ConfigError(f"--device {args.device}: --profile and --prepare-only time or export on the CPU only")
+    if args.device.startswith("cuda"):
+        require_cuda(f"{PROG} --device {args.device}")
+        torch.backends.cudnn.benchmark = True  # picks the fastest conv kernels per shape during warm-up
+    backends = list(dict.fromkeys(args.backend or DEVICE_BACKENDS[:2]))
+    names = [e.split("=", 1)[-1] for e in args.experiments] + (sweep_experiments(args.sweep) if args.sweep else [])
+    models = {n: build_deployable(n) for n in dict.fromkeys([REFERENCE, *names])}
+    with tempfile.TemporaryDirectory(prefix="gradgroup-onnx-") as tmp:
+        onnx_dir = args.onnx_dir or (str(Path(args.sweep) / "onnx") if args.sweep else tmp)
+        prepared = {b: {n: prepare_device_backend(m, b, args.device, n, args.output, onnx_dir) for n, m in models.items()}
+                    for b in backends}
+        res = measure_device_latency(prepared, _sizes(args), args.rounds, args.warmup, args.device, REFERENCE)
+    res["_meta"].update(output=args.output, fastest_fp32=None)
+    out = args.out or (str(Path(args.sweep) / f"latency-{args.device.replace(':', '')}.json") if args.sweep else None)
+    if out:
+        atomic_write_json(out, res)
+        print(f"wrote {out}", file=sys.stderr)
+    print(json.dumps(res) if args.json else markdown(res))
 
 
 def _time_and_report(args, prepared, models, sizes, backends) -> None:

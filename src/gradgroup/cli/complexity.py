@@ -13,7 +13,7 @@ import hydra
 from omegaconf import DictConfig
 
 from ..config.build import deployable_model
-from ..config.compose import CONF_DIR, register_resolvers
+from ..config.compose import CONF_SOURCE, register_resolvers
 from ..measure.complexity import complexity_report
 from .report import reports_user_errors
 
@@ -31,7 +31,7 @@ def report(cfg: DictConfig) -> dict:
     return {"experiment": cfg.name, "label": cfg.label, **measured}
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="complexity")
+@hydra.main(version_base="1.3", config_path=CONF_SOURCE, config_name="complexity")
 def _hydra_main(cfg: DictConfig) -> None:
     print(json.dumps(report(cfg)))
 

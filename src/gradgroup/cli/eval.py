@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import require_extra
 from .report import reports_user_errors
 from ..common.records import Status
 
@@ -36,12 +37,13 @@ def parse_args(argv=None):
 @reports_user_errors(PROG)
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.official:
+        require_extra("cityscapes", f"{PROG} --official")
     # Lazy: torch, Lightning and the data stack load only when an evaluation really starts (--help stays fast).
     from ..common.atomic import atomic_write_json
     from ..config.build import build
     from ..common.scores import class_iou_record
     from ..inference.evaluate import evaluate
-    from ..inference.official import OfficialWriter
     from ..inference.report import plot_confusion, resolution_text
     from .sources import build_predictor, device_name, load_config, resolve_source
 
@@ -57,6 +59,8 @@ def main(argv=None) -> None:
     dataset = datamodule.datasets["test"]
     out = Path(args.out) if args.out else (src.run_dir / "eval" / src.weights.stem if src.run_dir
                                            else Path.cwd() / f"eval-{src.weights.stem}")
+    if args.official:
+        from ..inference.official import OfficialWriter  # the [cityscapes] extra
     official = OfficialWriter(dataset.pairs, out / "official", datamodule.eval_batch_size,
                               original_gt=datamodule.label_resolution == "full") if args.official else None
     result = evaluate(predictor, datamodule.test_dataloader(), datamodule.num_classes, datamodule.ignore_index,

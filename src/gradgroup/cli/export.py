@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 
 from ..config.build import build, deployable_model
 from ..config.compose import compose_config, register_resolvers
-from ..errors import ConfigError
+from ..errors import ConfigError, require_extra
 from .report import reports_user_errors
 
 PROG = "gradgroup-export"
@@ -60,6 +60,7 @@ def load_run(run_dir: Path):
 @reports_user_errors(PROG)
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    require_extra("deploy", PROG)
     import torch  # torch only past --help
 
     from ..deploy.export import first_batches

@@ -25,6 +25,7 @@ from ..results.records import load_runs
 from ..results.search_doc import document
 from ..results.search_plot import plot_search
 from ..results.search_report import confirmed_rows, front_table, load, verdict_text, verdicts
+from ..errors import require_extra
 from .report import fail, reports_user_errors
 
 PROG = "gradgroup-search"
@@ -119,6 +120,7 @@ def report(args) -> None:
 @reports_user_errors(PROG)
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    require_extra("search", PROG)
     if args.cmd == "report":
         report(args)
 

@@ -20,7 +20,7 @@ from ..common.run_files import find_run_dir, run_weights
 from ..config.build import build
 from ..config.compose import compose_config, register_resolvers
 from ..config.schema import TrainConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, require_extra
 from ..inference.predictor import TorchPredictor, model_from_converted, model_from_lightning
 
 KINDS = {".ckpt": "ckpt", ".pt": "converted", ".onnx": "onnx"}
@@ -89,6 +89,7 @@ def device_name(device: str) -> str:
 def build_predictor(src: Source, cfg: DictConfig, device: str):
     """(predictor, model kwargs or None): the network of `src` on `device`, or its ONNX session."""
     if src.kind == "onnx":
+        require_extra("deploy", f"SOURCE {src.weights.name} (an ONNX file)")
         from ..inference.onnx_predictor import OnnxPredictor  # lazy: onnxruntime loads only for ONNX sources
         return OnnxPredictor(src.weights, device), None
     if src.kind == "converted":

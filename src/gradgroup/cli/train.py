@@ -21,9 +21,9 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, read_write
 
 from ..common.records import read_record
-from ..config.compose import CONF_DIR, register_resolvers
+from ..config.compose import CONF_SOURCE, register_resolvers
 from ..config.runtime import hydra_runtime, is_multirun as _is_multirun
-from ..errors import GradgroupError
+from ..errors import GradgroupError, require_extra
 from . import quiet, sweep_callbacks
 from .report import fail
 
@@ -38,7 +38,7 @@ def _absolute_data_paths(cfg: DictConfig) -> None:
             cfg.data[key] = to_absolute_path(str(cfg.data[key]))
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
+@hydra.main(version_base="1.3", config_path=CONF_SOURCE, config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
     from ..jobs import slurm  # (same reason: training/ imports torch)
@@ -138,8 +138,26 @@ def _fresh_ddp_environment(active: bool):
                     os.environ.pop(key, None)
 
 
+# Launchers and sweepers of an extra, named on the command line (`hydra/launcher=slurm`): without the extra,
+# Hydra would say only that the config group option is unknown.
+EXTRA_CHOICES = {"hydra/launcher": ({"slurm", "submitit_slurm", "submitit_local"}, "cluster"),
+                 "hydra/sweeper": ({"gradgroup_search"}, "search")}
+
+
+def _check_extras(argv: list[str]) -> None:
+    for arg in argv:
+        key, _, value = arg.lstrip("+~").partition("=")
+        choices, extra = EXTRA_CHOICES.get(key, ((), ""))
+        if value in choices:
+            try:
+                require_extra(extra, arg)
+            except GradgroupError as err:
+                fail(str(err))
+
+
 def main() -> None:
     quiet.install()
+    _check_extras(sys.argv[1:])
     _hydra_main()
     if sweep_callbacks.EXIT_STATUS["code"]:  # a sweep with failed jobs (hydra.callbacks.sweep.allow_failed)
         sys.exit(sweep_callbacks.EXIT_STATUS["code"])

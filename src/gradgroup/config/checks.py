@@ -15,10 +15,15 @@ from omegaconf.errors import InterpolationValidationError
 from ..common.wandb_names import ENV, check_run_id
 from ..errors import ConfigError
 
+# trainer.precision values a run accepts (Lightning's names). Mixed precision keeps fp32 master weights,
+# so gradual grouping's masks and the exact conversion are unchanged; "-true" half precision would not.
+PRECISIONS = {"32-true": "fp32, the published numbers", "32": "fp32",
+              "bf16-mixed": "bf16 autocast: CPUs and Ampere+ GPUs", "16-mixed": "fp16 autocast with a grad scaler: GPUs"}
+
 
 def check_run_settings(cfg: DictConfig) -> None:
     """Epochs are counts >= 1 (the poly lr schedule and the alpha schedule need an end, so Lightning's
-    -1 = "forever" is refused); the seed fits numpy's seeding range."""
+    -1 = "forever" is refused); trainer.precision is one of PRECISIONS; the seed fits numpy's seeding range."""
     epochs = {"trainer.max_epochs": cfg.trainer.get("max_epochs")}
     for key in ("phase1_epochs", "phase2_epochs"):
         if key in cfg.procedure:
@@ -27,6 +32,10 @@ def check_run_settings(cfg: DictConfig) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{key}={value!r} is invalid; expected a whole number of epochs >= 1 (training "
                               "schedules need an end, so -1 for 'no limit' is not supported)")
+    precision = str(cfg.trainer.get("precision", "32-true"))
+    if precision not in PRECISIONS:
+        raise ConfigError(f"trainer.precision={precision!r} is not supported; expected one of: "
+                          + "; ".join(f"{k} ({v})" for k, v in PRECISIONS.items() if k != "32"))
     if not 0 <= int(cfg.seed) < 2**32:
         raise ConfigError(f"seed={cfg.seed} is invalid; expected an integer in [0, 2**32)")
 

@@ -46,6 +46,7 @@ ValidateMode = _Choice("ValidateMode", {m: m for m in VALIDATE_MODES})
 LabelResolution = _Choice("LabelResolution", {r: r for r in LABEL_RESOLUTIONS})
 ScheduleShape = _Choice("ScheduleShape", {s: s for s in SHAPES})
 SchedulePer = _Choice("SchedulePer", {p: p for p in PERS})
+CompileMode = _Choice("CompileMode", {m: m for m in ("default", "reduce-overhead", "max-autotune")})
 
 
 # ----------------------------------------------------------------------------- model
@@ -257,6 +258,13 @@ class ResourcesConfig:
 
 
 @dataclass
+class ComputeConfig:              # how training runs on the device, not what it computes (docs/gpu.md)
+    channels_last: bool = False   # NHWC weights and batches while fitting (what GPU tensor cores prefer)
+    compile: bool = False         # torch.compile the training forward; val/test/conversion stay eager
+    compile_mode: CompileMode = CompileMode["default"]
+
+
+@dataclass
 class TrainConfig:
     # What this run is: `name` is the experiment choice itself (set in conf/train.yaml), its table labels,
     # and `paper`, the paper's printed numbers for the row.
@@ -281,6 +289,7 @@ class TrainConfig:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     grouping: GroupingConfig = field(default_factory=GroupingConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)  # trainer.precision: config/checks.py
     # Open nodes: any Lightning Trainer keyword, and the procedure's own keys (each procedure class
     # checks its keyword arguments when it is instantiated).
     trainer: Dict[str, Any] = field(default_factory=dict)

@@ -17,12 +17,16 @@ from typing import Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
-from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-from onnxruntime.quantization.shape_inference import quant_pre_process
 from torch import nn
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from ..common.scores import IGNORE_INDEX, class_ious, mean_iou
+
+try:  # the [deploy] extra (its callers check it first: errors.require_extra, runtimes.check_backend)
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+except ImportError:
+    CalibrationMethod = QuantFormat = QuantType = quantize_static = quant_pre_process = None
 
 INPUT = "image"
 OPSET = 18

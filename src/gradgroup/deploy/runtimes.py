@@ -16,20 +16,23 @@ argmax over classes, for eager after the logits) or ``logits``.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
 
-import onnxruntime as ort
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, missing_modules
 from .export import OPSET, export_onnx, quantize_int8
 from .rewrites import rewrite_for_inference
+
+try:  # the [deploy] extra: only the onnxruntime backends need it (check_backend says so)
+    import onnxruntime as ort
+except ImportError:
+    ort = None
 
 BACKENDS = ("eager", "optimized", "compile", "onnxruntime", "onnxruntime-int8")
 FP32_BACKENDS = BACKENDS[:4]
@@ -48,13 +51,10 @@ def check_backend(name: str) -> None:
         raise BackendUnavailable("--backend compile needs a C++ compiler for torch.compile's CPU code "
                                  "(none of c++, g++, clang++ on PATH); install one or drop this backend")
     if name.startswith("onnxruntime"):
-        try:
-            missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
-        except (ImportError, ValueError):  # a broken install counts as missing
-            missing = ["onnx", "onnxruntime"]
+        missing = missing_modules("deploy")
         if missing:
-            raise BackendUnavailable(f"--backend {name} needs the onnx and onnxruntime packages: "
-                                     "pip install onnx onnxruntime (make install does)")
+            raise BackendUnavailable(f"--backend {name} needs the [deploy] extra ({', '.join(missing)} not "
+                                     "installed): pip install 'gradgroup[deploy]' (make install does)")
 
 
 def _input(w: int, h: int, channels_last: bool = False) -> torch.Tensor:

@@ -12,20 +12,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from cityscapesscripts.helpers.labels import trainId2label
 from PIL import Image
 
 from ..common.scores import IGNORE_INDEX
-from ..data.labels import NUM_CLASSES, colorize
+from ..data.labels import NUM_CLASSES, TRAIN_ID_TO_LABEL_ID, colorize
 
 FORMATS = ("color", "labelids", "overlay")
 _FOLDER = {"color": "color", "labelids": "labelIds", "overlay": "overlay"}
 _SUFFIX = {"color": "_pred_color.png", "labelids": "_pred_labelIds.png", "overlay": "_pred_overlay.png"}
 
-# trainId -> labelId from the official table; ignore (255) -> 0 ("unlabeled", ignored in evaluation).
+# trainId -> labelId from the official table (data/labels.py); ignore (255) -> 0 ("unlabeled", ignored in evaluation).
 TRAIN_TO_LABEL = np.zeros(256, dtype=np.uint8)
 for _t in range(NUM_CLASSES):
-    TRAIN_TO_LABEL[_t] = trainId2label[_t].id
+    TRAIN_TO_LABEL[_t] = TRAIN_ID_TO_LABEL_ID[_t]
 TRAIN_TO_LABEL[IGNORE_INDEX] = 0
 
 

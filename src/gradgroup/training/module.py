@@ -11,6 +11,10 @@
 - Evaluation happens at the label resolution the datamodule gives (the paper: ground truth subsampled
   by 2); logits are bilinearly resized to it when the network's output differs.
 - `encoder_only`: the encoder with its 1x1 head on labels downsampled by 8 (ERFNet's first stage).
+- Device speed (`compute.*`, docs/gpu.md), none of which changes what is computed beyond float rounding:
+  `channels_last` puts the network and its training batches in NHWC while fitting (back to NCHW at the
+  end, so evaluation, conversion and export see the usual layout); `compile` runs the training forward
+  through `torch.compile` (val and test stay eager). Mixed precision is Lightning's `trainer.precision`.
 """
 from __future__ import annotations
 
@@ -35,12 +39,16 @@ class SegmentationModule(pl.LightningModule):
     def __init__(self, model: nn.Module, class_names: Sequence[str], class_weights: torch.Tensor | None = None,
                  lr: float = 5e-4, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-4, poly_power: float = 0.9, encoder_only: bool = False,
-                 encoder_lr: float | None = None, encoder_lr_epochs: int = 0):
+                 encoder_lr: float | None = None, encoder_lr_epochs: int = 0, channels_last: bool = False,
+                 compile: bool = False, compile_mode: str = "default"):
         super().__init__()
         self.model = model
+        self.channels_last, self.compile_mode = bool(channels_last), (str(compile_mode) if compile else None)
+        object.__setattr__(self, "_compiled", None)  # not a submodule: its weights are self.model's
         self.class_names = list(class_names)
         self.encoder_only = encoder_only
-        self.save_hyperparameters(ignore=["model", "class_weights"])
+        self.save_hyperparameters(ignore=["model", "class_weights", "compile_mode"])
+        self.hparams["compile_mode"] = str(compile_mode)  # a plain str (the schema's enum would not load weights-only)
         if class_weights is not None:
             class_weights = torch.as_tensor(class_weights, dtype=torch.float32)
         self.register_buffer("class_weights", class_weights, persistent=False)
@@ -51,9 +59,22 @@ class SegmentationModule(pl.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x, encoder_only=self.encoder_only)
 
-    def _logits_and_target(self, batch):
+    def on_fit_start(self):
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        if self.compile_mode and self._compiled is None:
+            object.__setattr__(self, "_compiled", torch.compile(self.model, mode=self.compile_mode))
+
+    def on_fit_end(self):
+        if self.channels_last:
+            self.model.to(memory_format=torch.contiguous_format)
+
+    def _logits_and_target(self, batch, train: bool = False):
         image, target = batch
-        logits = self(image)
+        if self.channels_last and train:
+            image = image.contiguous(memory_format=torch.channels_last)
+        fast = train and self._compiled is not None
+        logits = self._compiled(image, encoder_only=self.encoder_only) if fast else self(image)
         if self.encoder_only:
             factor = max(1, target.shape[-1] // logits.shape[-1])
             target = downsample_labels(target, factor)
@@ -65,7 +86,7 @@ class SegmentationModule(pl.LightningModule):
         return F.cross_entropy(logits, target, weight=self.class_weights, ignore_index=IGNORE_INDEX)
 
     def training_step(self, batch, batch_idx):
-        logits, target = self._logits_and_target(batch)
+        logits, target = self._logits_and_target(batch, train=True)
         loss = self._loss(logits, target)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss: training loss is {loss.item()} at epoch {self.current_epoch + 1}"

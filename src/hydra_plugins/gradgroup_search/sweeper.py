@@ -21,7 +21,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from gradgroup.errors import ConfigError
+from gradgroup.errors import ConfigError, require_extra
 
 MODES = ("search", "confirm")
 # Under Hydra the root logger prints INFO, and the ONNX exporter's passes (onnxscript, onnx_ir) log a line per
@@ -36,6 +36,8 @@ class SearchSweeper(Sweeper):
                  failures: Any, params: Any = None) -> None:
         if mode not in MODES:
             raise ConfigError(f"hydra.sweeper.mode={mode!r} is unknown; expected one of {MODES}.")
+        for extra in ("search", "deploy"):  # Optuna's study; the latency objective times ONNX Runtime
+            require_extra(extra, "hydra/sweeper=gradgroup_search (the placement search)")
         from gradgroup.search.space import Space
 
         plain = lambda node: OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node or {})  # noqa: E731

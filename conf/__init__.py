@@ -1,0 +1,2 @@
+# Makes conf/ a package inside a wheel (gradgroup.conf): Hydra reads a pkg:// search path only from a
+# module with an __init__.py. People edit the YAML files here; pyproject.toml ships them as package data.
