@@ -109,8 +109,8 @@ demo: install ## the trade-off demo: ERFNet, D*, DG4* direct and gradual at the 
 	  s=$$(( $$(stat -c %Y "$$last/results.md") - $$(stat -c %Y "$$last/multirun.yaml") )); \
 	  echo "demo: 4 jobs, 2 at a time; estimate ~$$(( (s + 59) / 60 )) min (the last demo here, $$last, took $$((s / 60))m$$((s % 60))s)"; \
 	elif grep -qw avx512f /proc/cpuinfo 2>/dev/null; then \
-	  echo "demo: 4 jobs, 2 at a time; estimate ~5 min on 2 AVX-512 cores (4 min 13 s measured, README), plus install and data on a first run"; \
-	else echo "demo: 4 jobs, 2 at a time; estimate ~10 min on 2 AVX2 cores (9 min 16 s measured, README), plus install and data on a first run; each job prints its ETA"; fi
+	  echo "demo: 4 jobs, 2 at a time; estimate ~5 min on 2 AVX-512 cores (the measured time: README, What the demo prints), plus install and data on a first run"; \
+	else echo "demo: 4 jobs, 2 at a time; estimate ~10 min on 2 AVX2 cores (the measured time: README, What the demo prints), plus install and data on a first run; each job prints its ETA"; fi
 	$(call sweep_and_table,demo,,$(DEMO_ARGS))
 
 # The notebook as an HTML report next to a sweep's results.md: the latest sweep with a results.csv, or SWEEP=DIR.
