@@ -66,7 +66,7 @@ def test_bench_cli_single_backend_keeps_the_flat_json_and_the_sweep_writes_laten
 
     for i, (name, status) in enumerate([("table3/dg4", "ok"), ("table3/dg4", "ok"), ("table3/dg8", "failed")]):
         (tmp_path / str(i)).mkdir()
-        (tmp_path / str(i) / "metrics.json").write_text(json.dumps({"experiment": name, "status": status}))
+        (tmp_path / str(i) / "metrics.json").write_text(json.dumps({"experiment": name, "status": status, "miou": 1.0}))
     main(["--sweep", str(tmp_path), "--backend", "optimized", "--size", "64x32", "--rounds", "1", "--warmup", "0",
           "--threads", "1", "--json"])
     out, err = capsys.readouterr()
@@ -141,7 +141,7 @@ def test_bench_cli_missing_optional_backend_says_how_to_get_it(monkeypatch, caps
                         else real_find(name, *a))
     with pytest.raises(SystemExit) as exc:
         main(["table3/dg4", "--backend", "onnxruntime-int8"])
-    assert exc.value.code == 2 and "pip install onnx onnxruntime" in capsys.readouterr().err
+    assert exc.value.code == 2 and "pip install 'gradgroup[deploy]'" in capsys.readouterr().err
 
 
 def test_bench_prepare_only_builds_a_sweep_files_models_and_times_nothing(tmp_path, capsys):

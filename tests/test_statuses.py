@@ -61,7 +61,7 @@ def test_a_failed_write_leaves_the_previous_record(tmp_path, monkeypatch):
                         lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
     with pytest.raises(OSError):
         write_record(tmp_path, {"status": "running", "n": 2})
-    assert record(tmp_path) == {"status": "running", "n": 1}
+    assert record(tmp_path) == {"status": "running", "schema": 2, "error": None, "n": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temp file left behind
 
 

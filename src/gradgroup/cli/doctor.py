@@ -111,7 +111,7 @@ def lines(r: dict) -> list[str]:
             f"CUDA devices: {devs}",
             f"CPU: {m['cpu']} ({m['simd']}), {m['cpu_count']} cores, torch threads {t['cpu_threads']}",
             f"extras: {ext}" + (f"; ONNX Runtime providers: {', '.join(providers)}" if providers else ""),
-            f"configs: {c['source']}; compose: {'ok' if c['composes'] else 'FAILS: ' + str(c['problem'])}",
+            f"configs: {c['source']}; compose: {'composes' if c['composes'] else 'FAILS: ' + str(c['problem'])}",
             f"data: data.root null -> generated city in {d['synthetic_cache']} ({d['cache_from']}, "
             f"{d['generated_sets']} set(s) there); real Cityscapes: data.root=/path/to/cityscapes"
             + (f" (CITYSCAPES_DATASET={d['cityscapes_env']})" if d["cityscapes_env"] else ""),

@@ -20,7 +20,7 @@ import hydra
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, read_write
 
-from ..common.records import read_record
+from ..common.records import is_ok, read_record
 from ..config.compose import CONF_SOURCE, register_resolvers
 from ..config.runtime import hydra_runtime, is_multirun as _is_multirun
 from ..errors import GradgroupError, require_extra

@@ -66,9 +66,7 @@ class EncoderConfig:
     dropout: Optional[List[float]] = None   # [p of the 64-ch layers, p of the 128-ch layers]; null = ERFNet's [0.03, 0.3]
     # a mixed placement, each stage its own kind: [{layers: [3, 4, 5, 6, 7], block: dgc, groups: 4}, {layers: [9, 10], block: d}]
     stages: List[StageConfig] = field(default_factory=list)
-    # default | dense_fan_in: grouped 1x1 convs drawn as PyTorch builds them, or at a gradual conv's in-group
-    # scale (1/sqrt(G) of that; models/pointwise_init.py): the study's init-matched direct arm, grouping=direct_matched
-    pointwise_init: str = "default"
+    pointwise_init: str = "default"  # | dense_fan_in: at a gradual conv's in-group scale (models/pointwise_init.py)
 
 
 @dataclass
@@ -126,8 +124,7 @@ class DataConfig:
     """The Cityscapes datamodule. root null: a synthetic Cityscapes-layout dataset is generated once into
     cache_dir (offline, CPU-friendly); root /path/to/cityscapes: real data (leftImg8bit/ and gtFine/ with
     *_gtFine_labelIds.png). Relative paths are resolved against the directory the run was launched from.
-    The defaults here are a middle scale (128x256) that no preset uses as is: each preset (conf/preset/)
-    sets its own; the paper scale is input_hw [512,1024], label_hw [512,1024] (GT / 2)."""
+    Defaults: a middle scale (128x256) each preset (conf/preset/) replaces; paper: [512,1024] (GT / 2)."""
     _target_: str = "gradgroup.data.cityscapes.CityscapesDataModule"
     root: Optional[str] = None
     cache_dir: Optional[str] = None  # None: $GRADGROUP_DATA_CACHE, else one place per user (data/synthetic/cache.py)
