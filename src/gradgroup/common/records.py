@@ -107,6 +107,7 @@ class RunRecord(Mapping):
     phase1: Optional[dict] = None
     wandb: Optional[dict] = None
     extra: dict = field(default_factory=dict)  # keys this version does not know, kept as they were
+    given: frozenset = field(default=frozenset(), compare=False, repr=False)  # keys the source held (nulls kept)
 
     # ------------------------------------------------------------------ reading and writing
     @classmethod
@@ -123,7 +124,7 @@ class RunRecord(Mapping):
         except ValueError:
             raise RecordError(f"{source}: status {data.get('status')!r} is not one of "
                               f"{[s.value for s in Status]}") from None
-        known = {f.name for f in fields(cls) if f.name not in ("status", "schema", "extra")}
+        known = {f.name for f in fields(cls) if f.name not in ("status", "schema", "extra", "given")}
         values = {"status": status, "schema": SCHEMA}
         for key, value in data.items():
             if key not in known:
@@ -134,16 +135,17 @@ class RunRecord(Mapping):
                                   f"{' or '.join(t.__name__ for t in expected)} (or null)")
             values[key] = value
         extra = {k: v for k, v in data.items() if k not in known and k not in ("status", "schema")}
-        return cls(**values, extra=extra)
+        return cls(**values, extra=extra, given=frozenset(data))
 
     def to_dict(self) -> dict:
-        """The plain JSON object: status as its string, the fields that are set, then `extra`'s keys."""
+        """The plain JSON object: status as its string, the fields that are set or were given (a null the
+        writer wrote stays a null), then `extra`'s keys."""
         out = {"status": self.status.value}
         for f in fields(self):
-            if f.name in ("status", "extra"):
+            if f.name in ("status", "extra", "given"):
                 continue
             value = getattr(self, f.name)
-            if value is not None or f.name == "error":
+            if value is not None or f.name == "error" or f.name in self.given:
                 out[f.name] = value
         return {**out, **self.extra}
 

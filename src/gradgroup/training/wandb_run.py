@@ -67,7 +67,9 @@ def finish_wandb(record: dict, artifacts: list[Path] = ()) -> None:
     if not (_STARTED and wandb.run is not None):
         return
     run = wandb.run
-    summary = {k: v for k, v in record.items() if isinstance(v, (int, float, str)) and v is not None}
+    # str(v): a Status is logged as its word ("ok"), not as the enum's name
+    summary = {k: str(v) if isinstance(v, str) else v for k, v in record.items()
+               if isinstance(v, (int, float, str)) and v is not None}
     run.summary.update(summary)
     files = [Path(f) for f in artifacts if Path(f).is_file()]
     if files:
