@@ -16,6 +16,7 @@ so code that reads a record by key works on it unchanged; ``to_dict()`` gives th
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -150,17 +151,18 @@ class RunRecord(Mapping):
         return {**out, **self.extra}
 
     # ------------------------------------------------------------------ read-only mapping
-    def _view(self) -> dict:
+    @functools.cached_property
+    def _view(self) -> dict:  # frozen: the mapping view is computed once, not on every key read
         return self.to_dict()
 
     def __getitem__(self, key):
-        return self._view()[key]
+        return self._view[key]
 
     def __iter__(self):
-        return iter(self._view())
+        return iter(self._view)
 
     def __len__(self) -> int:
-        return len(self._view())
+        return len(self._view)
 
 
 def _is(value, expected: tuple) -> bool:

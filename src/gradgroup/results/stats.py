@@ -27,6 +27,7 @@ Per-arm means in tables use `t_interval` (Student t, 95%, from mean, sample std 
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Mapping, Sequence
 
@@ -49,6 +50,7 @@ def paired(arm: Mapping, base: Mapping) -> tuple[list, np.ndarray]:
     return seeds, np.array([float(arm[s]) - float(base[s]) for s in seeds], dtype=float)
 
 
+@functools.lru_cache(maxsize=4)  # a comparison's p and its interval enumerate the same patterns
 def _sign_patterns(n: int) -> tuple[np.ndarray, bool]:
     """The sign patterns the test enumerates, one per row, and whether they are all 2^n of them (n <= 16)
     or `MONTE_CARLO_PATTERNS` random ones from the fixed seed."""
