@@ -16,7 +16,7 @@ TORCH_INDEX ?=
 EXTRAS ?= dev
 CONSTRAINTS ?= constraints.txt
 
-.PHONY: help install constraints doctor test-wheel bench-precision gpu-check demo notebook test test-slow test-slurm slurm-up slurm-down table3 table4 table5 ablation study search reproduce bench-gradual bench-latency counts clean
+.PHONY: help install constraints doctor test-wheel bench-precision bench-loader gpu-check gpu-bundle demo notebook test test-slow test-slurm slurm-up slurm-down table3 table4 table5 ablation study search reproduce bench-gradual bench-latency counts clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,12 +46,22 @@ test-wheel: ## build the wheel from a clean copy, install it into a fresh venv, 
 bench-precision: install ## training-step time: fp32 vs bf16-mixed (and channels_last) side by side (docs/gpu.md)
 	$(PY) -m gradgroup.measure.precision_bench $(BENCH_ARGS)
 
+bench-loader: install ## images/s per loader worker at the paper preset (decode + augment, 2048x1024 generated data)
+	$(PY) -m gradgroup.cli.loader_bench $(BENCH_ARGS)
+
 # A GPU node's check (docs/gpu.md), unattended, under 10 minutes on one GPU: a short paper-preset job per block
 # family under AMP, the gradual conversion, a 1-GPU DDP run, the GPU bench; writes GPU_REPORT (JSON). It has
 # not run on a GPU yet.
 GPU_REPORT ?= gpu-check/report.json
 gpu-check: install ## on a GPU: short AMP paper-preset jobs, conversion, 1-GPU DDP, GPU bench -> $(GPU_REPORT)
 	$(PY) scripts/gpu_check.py --out $(GPU_REPORT) $(ARGS)
+
+# The wheels that let `make gpu-check`'s script run on a machine with its own CUDA torch but no package registry
+# (docs/gpu.md, "A lent GPU without a registry"): gradgroup's wheel and scripts/gpu_bundle.txt's packages at the
+# versions of constraints.txt, for CPython 3.12, into GPU_BUNDLE (git-ignored). No torch.
+GPU_BUNDLE ?= gpu-bundle
+gpu-bundle: ## wheels for a GPU machine without a registry: gradgroup + its missing dependencies -> $(GPU_BUNDLE)/
+	BUNDLE=$(abspath $(GPU_BUNDLE)) scripts/gpu_bundle.sh
 
 # On CPU (smoke/quick presets) sweeps run 2 jobs at a time with half the cores each: small 64x128 tensors
 # leave 2 threads half idle, so 2 one-thread jobs finish a table ~1.3x sooner (hydra-joblib-launcher).

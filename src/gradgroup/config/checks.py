@@ -17,8 +17,10 @@ from ..errors import ConfigError
 
 # trainer.precision values a run accepts (Lightning's names). Mixed precision keeps fp32 master weights,
 # so gradual grouping's masks and the exact conversion are unchanged; "-true" half precision would not.
+# bf16 on a CPU without bf16 instructions (AVX2) runs non-native kernels: a training step ~3x fp32's (docs/gpu.md).
 PRECISIONS = {"32-true": "fp32, the published numbers", "32": "fp32",
-              "bf16-mixed": "bf16 autocast: CPUs and Ampere+ GPUs", "16-mixed": "fp16 autocast with a grad scaler: GPUs"}
+              "bf16-mixed": "bf16 autocast: Ampere+ GPUs, CPUs with AVX-512 BF16 or AMX (elsewhere slower than fp32)",
+              "16-mixed": "fp16 autocast with a grad scaler: GPUs"}
 
 
 def check_run_settings(cfg: DictConfig) -> None:

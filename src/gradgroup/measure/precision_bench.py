@@ -7,7 +7,11 @@ same models in every setting, interleaved round by round with the order rotating
 all alike; each row is the median step and its ratio to fp32 NCHW of the same model.
 
     python -m gradgroup.measure.precision_bench [--iters N] [--hw 64 128] [--batch 8] [--threads 2] [--device cpu]
+                                                [--json-out FILE]
     make bench-precision
+
+--json-out also writes every row (median ms per step, images/s = batch / median step) as JSON: what
+scripts/gpu_check.py sets beside the loader's images/s per worker.
 
 On a CUDA device (`--device cuda`, not run on a GPU yet) 16-mixed joins with its grad scaler and the
 steps are timed with CUDA events.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import statistics
 import time
 
@@ -68,21 +73,26 @@ def make_step(name: str, setting, x: torch.Tensor, y: torch.Tensor, device: str)
     return step
 
 
-def bench(iters: int, hw, batch: int, warmup: int, device: str) -> dict[str, list[float]]:
+def bench(iters: int, hw, batch: int, warmup: int, device: str) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """(device or wall ms per step, CPU ms per step) per "model | setting"; the second is empty on CUDA. On a
+    CPU, CPU time (all threads of the process) is the cost whatever else the host runs; on a shared host
+    its ratios are the ones to read."""
     torch.manual_seed(1)
     x = torch.randn(batch, 3, *hw, device=device)
     y = torch.randint(0, NUM_CLASSES, (batch, *hw), device=device)
     steps = {f"{m} | {s[0]}": make_step(m, s, x, y, device) for m in MODELS for s in settings(device)}
+    cpu: dict[str, list[float]] = {}
     if device.startswith("cuda"):
         timers = {k: cuda_timer(fn) for k, fn in steps.items()}
     else:
-        def wall(fn):
+        def wall(key, fn):
             def timed() -> float:
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 fn()
+                cpu.setdefault(key, []).append((time.process_time() - c0) * 1e3)
                 return (time.perf_counter() - t0) * 1e3
             return timed
-        timers = {k: wall(fn) for k, fn in steps.items()}
+        timers = {k: wall(k, fn) for k, fn in steps.items()}
     for timed in timers.values():
         for _ in range(warmup):
             timed()
@@ -91,16 +101,33 @@ def bench(iters: int, hw, batch: int, warmup: int, device: str) -> dict[str, lis
     for r in range(iters):
         for key in names[r % len(names):] + names[:r % len(names)]:
             times[key].append(timers[key]())
-    return times
+    return times, {k: v[warmup:] for k, v in cpu.items()}
 
 
-def markdown(times: dict[str, list[float]]) -> str:
+def rows(times: dict[str, list[float]], cpu: dict[str, list[float]], batch: int) -> list[dict]:
+    """One dict per (model, setting): median and min ms per step, images/s, ratio to 32-true of the model;
+    on a CPU also the median CPU ms per step and its ratio."""
     med = {k: statistics.median(v) for k, v in times.items()}
-    rows = ["| model | setting | ms/step (median) | min | ratio to 32-true |", "|---|---|---:|---:|---:|"]
+    cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+    out = []
     for key, t in times.items():
         model, setting = key.split(" | ")
-        rows.append(f"| {model} | {setting} | {med[key]:.1f} | {min(t):.1f} | {med[key] / med[f'{model} | 32-true']:.2f} |")
-    return "\n".join(rows)
+        row = {"model": model, "setting": setting, "median_ms": med[key], "min_ms": min(t),
+               "images_per_s": batch * 1e3 / med[key], "ratio_to_32_true": med[key] / med[f"{model} | 32-true"]}
+        if key in cpu_med:
+            row.update(cpu_ms=cpu_med[key], cpu_ratio_to_32_true=cpu_med[key] / cpu_med[f"{model} | 32-true"])
+        out.append(row)
+    return out
+
+
+def markdown(table: list[dict]) -> str:
+    cpu = "cpu_ms" in table[0]
+    lines = ["| model | setting | ms/step (median) | min | images/s | ratio to 32-true |"
+             + (" CPU ms/step | CPU ratio |" if cpu else ""), "|---|---|---:|---:|---:|---:|" + ("---:|---:|" if cpu else "")]
+    lines += [f"| {r['model']} | {r['setting']} | {r['median_ms']:.1f} | {r['min_ms']:.1f} | {r['images_per_s']:.1f} | "
+              f"{r['ratio_to_32_true']:.2f} |" + (f" {r['cpu_ms']:.1f} | {r['cpu_ratio_to_32_true']:.2f} |" if cpu else "")
+              for r in table]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--json-out", help="also write the rows, with the machine and settings, to this JSON file")
     args = p.parse_args(argv)
     if args.device.startswith("cuda"):
         require_cuda("precision_bench --device cuda")
@@ -120,7 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, device {args.device}, CPU {m['cpu']} ({m['simd']}), "
           f"{torch.get_num_threads()} threads; input {args.batch}x3x{args.hw[0]}x{args.hw[1]}, {args.warmup} "
           f"warm-up steps, {args.iters} interleaved rounds")
-    print(markdown(bench(args.iters, tuple(args.hw), args.batch, args.warmup, args.device)))
+    table = rows(*bench(args.iters, tuple(args.hw), args.batch, args.warmup, args.device), args.batch)
+    print(markdown(table))
+    if args.json_out:
+        meta = {"torch": torch.__version__, "device": args.device, **m, "threads": torch.get_num_threads(),
+                "batch": args.batch, "hw": list(args.hw), "iters": args.iters}
+        with open(args.json_out, "w", encoding="utf-8") as f:
+            json.dump({"meta": meta, "rows": table}, f, indent=1)
     return 0
 
 
