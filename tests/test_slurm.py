@@ -88,7 +88,7 @@ def rows(run_dir: Path):
 def test_sweep_is_a_job_array_on_every_node_and_resumes_without_rerunning(jobcomp, nodes, data_cache, tmp_path):
     sweep = tmp_path / "sweep"
     args = ["gradgroup.cli.train", "-m", *SLURM, "experiment=table3/erfnet,table3/dg4", f"hydra.sweep.dir={sweep}"]
-    run_cli(args, data_cache, tmp_path)
+    run_cli(args, data_cache, tmp_path, timeout=1500)  # a busy host (CI, or beside a study) is slow
     recs = records(sweep)
     assert [r["status"] for r in recs] == ["ok", "ok"]
     array = recs[0]["slurm_job_id"].split("_")[0]  # one array, tasks 0 and 1
@@ -100,7 +100,7 @@ def test_sweep_is_a_job_array_on_every_node_and_resumes_without_rerunning(jobcom
     table = run_cli(["gradgroup.cli.table", str(sweep), "--no-latency"], data_cache, tmp_path)
     assert (sweep / "results.md").is_file(), table.stdout
 
-    again = run_cli([*args, "hydra.callbacks.sweep.resume=true"], data_cache, tmp_path)
+    again = run_cli([*args, "hydra.callbacks.sweep.resume=true"], data_cache, tmp_path, timeout=1500)
     assert "2 of 2 recorded jobs are ok and will be skipped" in again.stdout, again.stdout[-2000:]
     logs = "".join(p.read_text() for p in (sweep / ".submitit").rglob("*_log.out"))
     assert logs.count("already ok") == 2, logs[-2000:]  # each job of the second array skipped itself
@@ -127,7 +127,7 @@ def test_requeue_resumes_exactly(how, jobcomp, whole, data_cache, tmp_path):
     sweep = tmp_path / "sweep"
     sweep_proc = _sweep(data_cache, tmp_path, sweep, REQUEUE)
     signalled_at = _signal_mid_training(sweep, sweep_proc, how)
-    out, _ = sweep_proc.communicate(timeout=600)
+    out, _ = sweep_proc.communicate(timeout=1200)
     assert sweep_proc.returncode == 0, out[-3000:]  # the sweep waited for the rerun: it did not count it failed
     (rec,) = records(sweep)
     run = next(sweep.glob("0_*"))
@@ -150,7 +150,7 @@ def _sweep(data_cache, tmp_path: Path, sweep: Path, args: list[str]) -> subproce
 
 def _signal_mid_training(sweep: Path, proc, how: str) -> int:
     """Once an epoch's last.ckpt exists (and training has epochs to go), requeue the job `how` the test says."""
-    deadline = time.time() + 300
+    deadline = time.time() + 900  # a busy host (CI, or beside a study) starts a job slowly
     while time.time() < deadline and proc.poll() is None:
         found = list(sweep.glob("0_*/checkpoints/last.ckpt"))
         if found:
@@ -172,7 +172,7 @@ def test_time_limit_stops_the_job_and_says_so(jobcomp, data_cache, tmp_path):
     proc = _sweep(data_cache, tmp_path, sweep, [*ENDLESS, "resources.max_requeues=0"])
     job = _training(sweep, proc)
     subprocess.run(["scontrol", "update", f"JobId={job}", "TimeLimit=1"], check=True)
-    out, _ = proc.communicate(timeout=300)
+    out, _ = proc.communicate(timeout=1200)
     assert proc.returncode == 1, out[-3000:]  # a failed job: the sweep's exit status
     (rec,) = records(sweep)
     assert rec["status"] == "stopped" and f"SLURM ended job {job} at its time limit" in rec["error"], rec["error"]
@@ -184,7 +184,7 @@ ENDLESS = ["experiment=table3/d", "trainer.max_epochs=100000"]  # trains until s
 
 def _training(sweep: Path, proc) -> str:
     """The sweep's one job id, once the job has finished an epoch."""
-    deadline = time.time() + 300
+    deadline = time.time() + 900  # a busy host (CI, or beside a study) starts a job slowly
     while time.time() < deadline and proc.poll() is None and not list(sweep.glob("0_*/checkpoints/last.ckpt")):
         time.sleep(0.2)
     assert proc.poll() is None, proc.communicate()[0][-3000:]
@@ -202,7 +202,8 @@ def _ddp(nodes: int) -> list[str]:
 
 def test_ddp_ranks_come_from_srun(jobcomp, nodes, data_cache, tmp_path, monkeypatch):
     sweep = tmp_path / "sweep"
-    run_cli(["gradgroup.cli.train", "-m", *SLURM, *_ddp(nodes), f"hydra.sweep.dir={sweep}"], data_cache, tmp_path)
+    run_cli(["gradgroup.cli.train", "-m", *SLURM, *_ddp(nodes), f"hydra.sweep.dir={sweep}"], data_cache, tmp_path,
+            timeout=1500)
     (rec,) = records(sweep)
     assert rec["status"] == "ok" and completions(jobcomp, rec["slurm_job_id"], "COMPLETED") == ["COMPLETED"]
     logs = sorted((sweep / ".submitit").rglob("*_log.out"))
