@@ -236,12 +236,21 @@ test: install ## the test suite (TEST_WORKERS at a time), and the pins with AVX2
 test-slow: install ## the long end-to-end tests
 	$(PY) -m pytest -q -m slow
 
-# The tests bring the local cluster up themselves (and down again if they did); on a host where that
-# cannot work (not root, no apt-get, a real cluster's slurm.conf) one line says why and nothing runs.
-test-slurm: install ## the SLURM tests against a one-node cluster on this host (root; scripts/slurm_local.sh)
+# On a 2-node cluster (TEST_SLURM_NODES, each node 1 CPU in its own namespaces), brought up here unless
+# one runs already, and down again after; if two nodes cannot come up on this host, one line says why and
+# the tests run on the one-node cluster. Where no cluster can start (not root, no apt-get, a real
+# cluster's slurm.conf) one line says why and nothing runs.
+TEST_SLURM_NODES ?= 2
+test-slurm: install ## the SLURM tests against a 2-node cluster on this host (root; scripts/slurm_local.sh)
 	@why=$$(scripts/slurm_local.sh check) || { echo "make test-slurm: skipped: $$why"; exit 0; }; \
-	start=$$(date +%s); $(PY) -m pytest -q -m slurm tests/test_slurm.py; rc=$$?; \
-	echo "make test-slurm: $$(( $$(date +%s) - start )) s"; exit $$rc
+	start=$$(date +%s); brought=; \
+	if ! sinfo -h >/dev/null 2>&1; then brought=1; err=$$(mktemp); \
+	  SLURM_NODES=$(TEST_SLURM_NODES) scripts/slurm_local.sh up 2>$$err || { \
+	    echo "make test-slurm: $(TEST_SLURM_NODES) nodes did not come up ($$(tail -1 $$err)); running on one node"; \
+	    scripts/slurm_local.sh down; SLURM_NODES=1 scripts/slurm_local.sh up || exit 1; }; fi; \
+	$(PY) -m pytest -q -m slurm tests/test_slurm.py; rc=$$?; \
+	[ -z "$$brought" ] || scripts/slurm_local.sh down; \
+	echo "make test-slurm: $$(( $$(date +%s) - start )) s on $$(nproc) cores"; exit $$rc
 
 SLURM_NODES ?= 1
 slurm-up: ## a SLURM cluster on this host, SLURM_NODES nodes (default 1; root: installs slurm-wlm and munge if missing)

@@ -139,6 +139,9 @@ start_nodes() {  # the bridge; per node a network namespace on it (veth pair), s
   ip link add "$BRIDGE" type bridge && made "bridge $BRIDGE"
   ip addr add "$NET.1/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
+  # Each node reads its names from this file, bound over /etc/hosts in its own mount namespace only (the
+  # host's file is untouched): node<i> and the controller's host resolve to their bridge addresses, as DDP's rendezvous needs.
+  { echo "$NET.1 $(hostname -s)"; for i in $(seq 1 "$NODES"); do echo "$NET.$((10 + i)) node$i"; done; cat /etc/hosts; } >"$DIR/hosts"
   for i in $(seq 1 "$NODES"); do
     ns=ggnode$i addr=$NET.$((10 + i))
     ip netns add "$ns" && made "netns $ns"
@@ -150,8 +153,9 @@ start_nodes() {  # the bridge; per node a network namespace on it (veth pair), s
     mkdir -p "$DIR/spool/node$i"
     # Its own hostname and pid space: the node's jobs see node<i>, and pids that mean nothing on the host.
     # --kill-child: stopping unshare (the pid written below) stops the node's slurmd, and its jobs with it.
-    ip netns exec "$ns" unshare --uts --pid --mount --fork --mount-proc --kill-child=SIGTERM \
-      sh -c "hostname node$i && exec slurmd -D -N node$i -f $CONF" </dev/null >>"$DIR/node$i.out" 2>&1 &
+    # nsenter, not `ip netns exec`: that remounts /sys for the namespace, hiding /sys/fs/cgroup from slurmd.
+    nsenter --net=/run/netns/"$ns" unshare --uts --pid --mount --fork --mount-proc --kill-child=SIGTERM \
+      sh -c "hostname node$i && mount --bind $DIR/hosts /etc/hosts && exec slurmd -D -N node$i -f $CONF" </dev/null >>"$DIR/node$i.out" 2>&1 &
     echo $! >"$DIR/node$i.pid"
   done
   sleep 2

@@ -1,13 +1,17 @@
-"""Against a real SLURM controller: a one-node cluster on this host (scripts/slurm_local.sh), marked `slurm`.
+"""Against a real SLURM controller: a cluster on this host (scripts/slurm_local.sh), marked `slurm`.
 
-`make test-slurm` runs them (root; elsewhere one line says why not). The session fixture brings the
-cluster up and, if it did, down again. Every job goes through `hydra/launcher=slurm` as a user's sweep
+`make test-slurm` runs them on two nodes, each a slurmd in its own namespaces with 1 CPU (SLURM_NODES=2;
+root; elsewhere one line says why not). The session fixture brings the cluster up (with the node count
+SLURM_NODES names) and, if it did, down again. Checks that need two nodes (jobs landing on both, DDP across
+nodes) adapt to the cluster's node count; run on one node they check the one-node layout. Every job goes through `hydra/launcher=slurm` as a user's sweep
 would: sbatch, an array, srun, SIGUSR1, `scontrol requeue`, SLURM's environment. Checked: the records
 (one per job, `ok`, naming their SLURM job and array task), SLURM's own job-completion log
 (jobcomp/filetxt) agreeing with them, a resumed sweep skipping what SLURM finished, a requeue on SIGUSR1
 mid-training resuming bit-exactly (same csv history and test numbers as a run never stopped), a job
-stopped at its time limit recorded as failed for that reason, and a 2-task DDP job whose ranks come from
-srun writing one record with the mIoU of a single-process evaluation.
+stopped at its time limit recorded as failed for that reason, an external `scontrol requeue` of a running
+job ending in one ok record that resumed bit-exactly, a DDP job whose ranks come from srun (one rank per
+node on two nodes) writing one record with the mIoU of a single-process evaluation, a job that outlives
+its killed launcher, and a job killed without a result ending the sweep's wait, naming the job and state.
 """
 import csv
 import json
@@ -39,8 +43,16 @@ def jobcomp():
     subprocess.run([str(SCRIPT), "up"], check=True)
     conf = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, check=True).stdout
     yield Path(re.search(r"^JobCompLoc\s*=\s*(\S+)", conf, re.M).group(1))
+    for job in subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split():
+        subprocess.run(["scancel", job])  # nothing a test left running outlives the session
     if not was_up:
         subprocess.run([str(SCRIPT), "down"], check=True)
+
+
+@pytest.fixture(scope="session")
+def nodes(jobcomp) -> int:
+    """How many compute nodes the cluster has."""
+    return len(subprocess.run(["sinfo", "-h", "-N", "-o", "%N"], capture_output=True, text=True).stdout.split())
 
 
 def _has(cmd):
@@ -73,20 +85,22 @@ def rows(run_dir: Path):
     return [tuple(r.get(k) for k in keys) for r in csv.DictReader((run_dir / "csv" / "metrics.csv").open())]
 
 
-def test_sweep_is_a_job_array_and_resumes_without_rerunning(jobcomp, data_cache, tmp_path):
+def test_sweep_is_a_job_array_on_every_node_and_resumes_without_rerunning(jobcomp, nodes, data_cache, tmp_path):
     sweep = tmp_path / "sweep"
     args = ["gradgroup.cli.train", "-m", *SLURM, "experiment=table3/erfnet,table3/dg4", f"hydra.sweep.dir={sweep}"]
-    run_cli(args, data_cache, tmp_path)
+    run_cli(args, data_cache, tmp_path, timeout=1500)  # a busy host (CI, or beside a study) is slow
     recs = records(sweep)
     assert [r["status"] for r in recs] == ["ok", "ok"]
     array = recs[0]["slurm_job_id"].split("_")[0]  # one array, tasks 0 and 1
     assert sorted(r["slurm_job_id"] for r in recs) == [f"{array}_0", f"{array}_1"]
+    # 1 CPU per node, a job asks for 1: on two nodes the two jobs run side by side, one on each
+    assert len({r["slurm_node"] for r in recs}) == min(nodes, 2), [r["slurm_node"] for r in recs]
     for r in recs:
         assert completions(jobcomp, r["slurm_job_id"], "COMPLETED") == ["COMPLETED"], r["slurm_job_id"]
     table = run_cli(["gradgroup.cli.table", str(sweep), "--no-latency"], data_cache, tmp_path)
     assert (sweep / "results.md").is_file(), table.stdout
 
-    again = run_cli([*args, "hydra.callbacks.sweep.resume=true"], data_cache, tmp_path)
+    again = run_cli([*args, "hydra.callbacks.sweep.resume=true"], data_cache, tmp_path, timeout=1500)
     assert "2 of 2 recorded jobs are ok and will be skipped" in again.stdout, again.stdout[-2000:]
     logs = "".join(p.read_text() for p in (sweep / ".submitit").rglob("*_log.out"))
     assert logs.count("already ok") == 2, logs[-2000:]  # each job of the second array skipped itself
@@ -96,23 +110,30 @@ def test_sweep_is_a_job_array_and_resumes_without_rerunning(jobcomp, data_cache,
 REQUEUE = ["experiment=table3/dg4", "grouping=gradual", "trainer.max_epochs=8", "trainer.limit_val_batches=2"]
 
 
-def test_sigusr1_requeues_and_resumes_exactly(jobcomp, data_cache, tmp_path):
-    whole = tmp_path / "whole"  # the same job never stopped, here without SLURM
-    run_cli(["gradgroup.cli.train", "preset=smoke", "threads=1", *REQUEUE, f"hydra.run.dir={whole}"], data_cache, tmp_path)
+@pytest.fixture(scope="module")
+def whole(data_cache, tmp_path_factory) -> Path:
+    """The requeued job's run, never stopped, here without SLURM: what a resumed run must equal."""
+    run_dir = tmp_path_factory.mktemp("whole") / "run"
+    run_cli(["gradgroup.cli.train", "preset=smoke", "threads=1", *REQUEUE, f"hydra.run.dir={run_dir}"], data_cache,
+            run_dir.parent)
+    return run_dir
 
+
+@pytest.mark.parametrize("how", ["sigusr1", "external"])
+def test_requeue_resumes_exactly(how, jobcomp, whole, data_cache, tmp_path):
+    """sigusr1: the notice before the limit (`scancel --signal=USR1`, what --signal=USR1@N sends), on which the
+    job requeues itself. external: `scontrol requeue` from outside (an admin, PreemptMode=REQUEUE), which
+    SLURM delivers as SIGTERM. Either way: one ok record, resumed from last.ckpt, every number as `whole`."""
     sweep = tmp_path / "sweep"
-    env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled"}
-    sweep_proc = subprocess.Popen([sys.executable, "-m", "gradgroup.cli.train", "-m", *SLURM, *REQUEUE,
-                                   f"hydra.sweep.dir={sweep}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
-    signalled_at = _signal_mid_training(sweep, sweep_proc)
-    out, _ = sweep_proc.communicate(timeout=600)
-    assert sweep_proc.returncode == 0, out[-3000:]
+    sweep_proc = _sweep(data_cache, tmp_path, sweep, REQUEUE)
+    signalled_at = _signal_mid_training(sweep, sweep_proc, how)
+    out, _ = sweep_proc.communicate(timeout=1200)
+    assert sweep_proc.returncode == 0, out[-3000:]  # the sweep waited for the rerun: it did not count it failed
     (rec,) = records(sweep)
     run = next(sweep.glob("0_*"))
     assert rec["status"] == "ok" and rec["slurm_restarts"] == 1, rec
     # in-place paths are relative to the run dir; resumed_at_epoch counts finished epochs (the index + 1)
-    assert rec["resumed_from"] == "checkpoints/last.ckpt" and rec["resumed_at_epoch"] == signalled_at + 1
+    assert rec["resumed_from"] == "checkpoints/last.ckpt" and rec["resumed_at_epoch"] >= signalled_at + 1
     ref = json.loads((whole / "metrics.json").read_text())
     assert (rec["miou"], rec["test_loss"], rec["class_iou"]) == (ref["miou"], ref["test_loss"], ref["class_iou"])
     assert rows(run) == rows(whole)  # the whole history, every number bit-identical
@@ -120,49 +141,69 @@ def test_sigusr1_requeues_and_resumes_exactly(jobcomp, data_cache, tmp_path):
     assert len(states) == 2 and states[-1] == "COMPLETED", states  # the requeued run's end, then the job's
 
 
-def _signal_mid_training(sweep: Path, proc) -> int:
-    """`scancel --signal=USR1` (what --signal=USR1@N sends before the limit) once an epoch's last.ckpt exists."""
-    deadline = time.time() + 300
+def _sweep(data_cache, tmp_path: Path, sweep: Path, args: list[str]) -> subprocess.Popen:
+    """A SLURM sweep started in the background, as a user's shell would."""
+    env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled"}
+    return subprocess.Popen([sys.executable, "-m", "gradgroup.cli.train", "-m", *SLURM, *args, f"hydra.sweep.dir={sweep}"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _signal_mid_training(sweep: Path, proc, how: str) -> int:
+    """Once an epoch's last.ckpt exists (and training has epochs to go), requeue the job `how` the test says."""
+    deadline = time.time() + 900  # a busy host (CI, or beside a study) starts a job slowly
     while time.time() < deadline and proc.poll() is None:
         found = list(sweep.glob("0_*/checkpoints/last.ckpt"))
         if found:
             epoch = torch.load(found[0], weights_only=True, map_location="cpu")["epoch"]
             job = json.loads(next(sweep.glob("0_*/metrics.json")).read_text())["slurm_job_id"]
             if epoch < 6:
-                subprocess.run(["scancel", "--signal=USR1", job], check=True)
+                cmd = ["scancel", "--signal=USR1", job] if how == "sigusr1" else ["scontrol", "requeue", job]
+                subprocess.run(cmd, check=True)
                 return epoch
         time.sleep(0.05)
     proc.kill()
-    raise AssertionError("the job finished (or hung) before it could be signalled mid-training")
+    raise AssertionError("the job finished (or hung) before it could be requeued mid-training")
 
 
 def test_time_limit_stops_the_job_and_says_so(jobcomp, data_cache, tmp_path):
     """Once training runs, the job's limit is cut to 1 minute (`scontrol update`): SLURM's SIGUSR1 is ignored
     (no requeues allowed), its SIGTERM at the limit ends the job, recorded as stopped for that reason."""
     sweep = tmp_path / "sweep"
-    env = {**os.environ, "GRADGROUP_DATA_CACHE": str(data_cache), "WANDB_MODE": "disabled"}
-    proc = subprocess.Popen([sys.executable, "-m", "gradgroup.cli.train", "-m", *SLURM, "experiment=table3/d",
-                             "trainer.max_epochs=100000", "resources.max_requeues=0", f"hydra.sweep.dir={sweep}"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None and not list(sweep.glob("0_*/checkpoints/last.ckpt")):
-        time.sleep(0.2)
-    job = json.loads(next(sweep.glob("0_*/metrics.json")).read_text())["slurm_job_id"]
+    proc = _sweep(data_cache, tmp_path, sweep, [*ENDLESS, "resources.max_requeues=0"])
+    job = _training(sweep, proc)
     subprocess.run(["scontrol", "update", f"JobId={job}", "TimeLimit=1"], check=True)
-    out, _ = proc.communicate(timeout=300)
+    out, _ = proc.communicate(timeout=1200)
     assert proc.returncode == 1, out[-3000:]  # a failed job: the sweep's exit status
     (rec,) = records(sweep)
     assert rec["status"] == "stopped" and f"SLURM ended job {job} at its time limit" in rec["error"], rec["error"]
     assert completions(jobcomp, job, "TIMEOUT") == ["TIMEOUT"]
 
 
-DDP = ["experiment=table3/dg4", "data.limit_val=3", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
-       "hydra.launcher.tasks_per_node=2"]
+ENDLESS = ["experiment=table3/d", "trainer.max_epochs=100000"]  # trains until something stops it
 
 
-def test_ddp_ranks_come_from_srun(jobcomp, data_cache, tmp_path, monkeypatch):
+def _training(sweep: Path, proc) -> str:
+    """The sweep's one job id, once the job has finished an epoch."""
+    deadline = time.time() + 900  # a busy host (CI, or beside a study) starts a job slowly
+    while time.time() < deadline and proc.poll() is None and not list(sweep.glob("0_*/checkpoints/last.ckpt")):
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()[0][-3000:]
+    return json.loads(next(sweep.glob("0_*/metrics.json")).read_text())["slurm_job_id"]
+
+
+def _ddp(nodes: int) -> list[str]:
+    """DDP over srun's tasks: one rank on each of two nodes (a node has 1 CPU), else two ranks on one node."""
+    common = ["experiment=table3/dg4", "data.limit_val=3", "trainer=ddp", "trainer.accelerator=cpu"]
+    if nodes >= 2:
+        return [*common, "trainer.devices=1", "trainer.num_nodes=2", "hydra.launcher.nodes=2",
+                "hydra.launcher.tasks_per_node=1"]
+    return [*common, "trainer.devices=2", "hydra.launcher.tasks_per_node=2"]
+
+
+def test_ddp_ranks_come_from_srun(jobcomp, nodes, data_cache, tmp_path, monkeypatch):
     sweep = tmp_path / "sweep"
-    run_cli(["gradgroup.cli.train", "-m", *SLURM, *DDP, f"hydra.sweep.dir={sweep}"], data_cache, tmp_path)
+    run_cli(["gradgroup.cli.train", "-m", *SLURM, *_ddp(nodes), f"hydra.sweep.dir={sweep}"], data_cache, tmp_path,
+            timeout=1500)
     (rec,) = records(sweep)
     assert rec["status"] == "ok" and completions(jobcomp, rec["slurm_job_id"], "COMPLETED") == ["COMPLETED"]
     logs = sorted((sweep / ".submitit").rglob("*_log.out"))
@@ -173,3 +214,29 @@ def test_ddp_ranks_come_from_srun(jobcomp, data_cache, tmp_path, monkeypatch):
     ckpt = next(sweep.glob("0_*")) / rec["checkpoint_used"]  # relative to its run dir
     assert rec["miou"] == pytest.approx(single_process_miou(ckpt, data_cache, monkeypatch), abs=1e-9)
 
+
+def test_job_outlives_its_killed_launcher(jobcomp, data_cache, tmp_path):
+    """The sweep's launcher (a login shell's process) is killed while its job trains: the job belongs to
+    SLURM and runs to its end, `ok` (no launcher watch inside a SLURM job)."""
+    sweep = tmp_path / "sweep"
+    proc = _sweep(data_cache, tmp_path, sweep, ["experiment=table3/d", "trainer.max_epochs=4"])
+    job = _training(sweep, proc)
+    proc.kill()
+    proc.communicate()
+    assert completions(jobcomp, job, "COMPLETED") == ["COMPLETED"]
+    (rec,) = records(sweep)
+    assert rec["status"] == "ok" and rec["slurm_job_id"] == job, rec
+
+
+def test_job_killed_without_a_result_ends_the_wait(jobcomp, data_cache, tmp_path):
+    """SIGKILL leaves no result file and this cluster has no `sacct`: the sweep still stops waiting within
+    a poll of the controller's answer (jobs/slurm_watch.py), naming the job and its state."""
+    sweep = tmp_path / "sweep"
+    proc = _sweep(data_cache, tmp_path, sweep, ENDLESS)
+    job = _training(sweep, proc)
+    subprocess.run(["scancel", "--signal=KILL", job], check=True)
+    killed = time.time()
+    out, _ = proc.communicate(timeout=240)
+    assert proc.returncode != 0 and time.time() - killed < 180, out[-3000:]
+    state = completions(jobcomp, job, "FAILED")[-1]
+    assert re.search(rf"{job}\b.*\(state: ({state}|GONE)\)", out, re.S), out[-3000:]

@@ -15,7 +15,9 @@ on_multirun_end; beside the progress lines of cli/sweep_progress.py). Its settin
 Jobs die with the sweep: `on_multirun_start` puts this launcher's pid in the environment its workers
 inherit (`GRADGROUP_SWEEP_LAUNCHER_PID`), and each job stops itself when that process is gone
 (jobs/launcher_watch.py), so a killed sweep leaves no job training on. Not under a SLURM launcher
-(`hydra/launcher=slurm`): its jobs belong to the scheduler and outlive the login shell that submitted them.
+(`hydra/launcher=slurm`): its jobs belong to the scheduler and outlive the login shell that submitted them;
+there the wait for them asks the controller when `sacct` cannot answer (jobs/slurm_watch.py), so a job that
+dies without a result ends the wait.
 
 The verdict comes from the jobs' metrics.json files (results/records.py), which every launcher's workers
 write; `main()` in cli/train.py turns it into the exit status. It covers every run dir under the sweep
@@ -33,7 +35,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, read_write
 
-from ..config.runtime import launcher_pid, publish_launcher, sweep_setting
+from ..config.runtime import launcher_pid, publish_launcher, scheduler_owns_jobs, sweep_setting
 from ..results.sweep_jobs import in_scope
 from ..results.records import is_ok, load_runs
 from .report import fail
@@ -53,6 +55,10 @@ class SweepGuard(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         check_signal_lead(config.hydra.launcher)
         publish_launcher(config.hydra.launcher)  # before any worker starts: they inherit it (not under SLURM)
+        if scheduler_owns_jobs(config.hydra.launcher):  # a job that dies without a result ends the wait
+            from ..jobs import slurm_watch  # submitit: the [cluster] extra, there under this launcher
+
+            slurm_watch.install()
         sweep_dir = Path(str(config.hydra.sweep.dir))
         done = _records(sweep_dir)
         if done and not self.resume:

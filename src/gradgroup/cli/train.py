@@ -16,7 +16,12 @@ import signal
 import sys
 from pathlib import Path
 
-import hydra
+if "SLURM_JOB_ID" in os.environ:
+    # SLURM's SIGUSR1 notice can come while torch still loads (a busy node, a short limit): ignored until the
+    # run takes it (jobs/lifecycle.py), never SIGUSR1's default kill, which would leave no record.
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+
+import hydra  # after the signal: importing Hydra, torch and Lightning takes seconds
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, read_write
 
@@ -46,8 +51,6 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     from ..training.run import train
     from ..training.wandb_media import remove_wandb_temp_dirs
 
-    if slurm.in_job():  # SLURM's SIGUSR1 notice before the run takes it (jobs/lifecycle.py): no default kill
-        signal.signal(slurm.REQUEUE_SIGNAL, signal.SIG_IGN)
     quiet.install()  # here, in the job's own process (joblib/submitit workers too), after Lightning's import
     run_dir = Path(hydra_runtime().runtime.output_dir)
     _absolute_data_paths(cfg)
