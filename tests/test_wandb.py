@@ -232,3 +232,54 @@ def test_the_search_report_logs_its_front_scatter_and_plot(tmp_path):
     assert "per_seed" not in logged["columns"] and len(logged["data"]) == 2
     col = logged["columns"].index("front")
     assert [r[col] for r in logged["data"]] == [True, False]
+
+
+@pytest.mark.slow
+def test_two_studies_a_minute_apart_have_disjoint_groups_and_one_studys_parts_and_summary_share_one(data_cache, tmp_path):
+    """The issue's first check, with trained jobs: `make study` names its dir by the time it starts
+    (multirun/study/<date +%Y-%m-%d_%H-%M-%S-%N>/<part>); here the two stamps are set a minute apart."""
+    study = tmp_path / "multirun" / "study"
+    first, later = study / "2026-12-07_10-00-00-000000001", study / "2026-12-07_10-01-00-000000001"
+    for part in (first / "primary", first / "dense", later / "primary"):
+        run_cli(["gradgroup.cli.train", "-m", "preset=smoke", "experiment=table3/dg4", "grouping=gradual", "seed=0",
+                 "logger.wandb.mode=offline", f"hydra.sweep.dir={part}"], data_cache, tmp_path)
+    table = subprocess.run([sys.executable, "-m", "gradgroup.cli.table", str(first), "--no-latency"], cwd=tmp_path,
+                           env=_env(data_cache, WANDB_MODE="offline"), capture_output=True, text=True, timeout=600)
+    assert table.returncode == 0, table.stderr[-3000:]
+    groups = {part: {r.group for r in offline_runs(part)} for part in (first / "primary", first / "dense", later / "primary")}
+    (summary,) = offline_runs(first / "wandb")
+    assert groups[first / "primary"] == groups[first / "dense"] == {summary.group} == {sweep_group(first)[0]}
+    assert groups[later / "primary"] == {sweep_group(later)[0]} and groups[later / "primary"].isdisjoint(groups[first / "primary"])
+
+
+def test_gradgroup_table_puts_each_jobs_latency_in_its_own_run_summary(tmp_path):
+    """Without training: two finished jobs whose records name their wandb runs, the bench's latency.json,
+    then gradgroup-table (offline): each job's run is continued by its id with its row's latency and speedup."""
+    from gradgroup.jobs.record import write_record
+
+    sweep = tmp_path / "multirun" / "table3" / STAMP
+    for exp, miou in (("table3/erfnet", 40.0), ("table3/dg4", 35.0)):
+        run_dir = sweep / exp.replace("/", "-")
+        write_record(run_dir, {"status": "ok", "experiment": exp, "label": exp, "table": "table3", "seed": 0,
+                               "family": "ERFNet" if exp.endswith("erfnet") else "DGC*", "miou": miou, "params": 10,
+                               "gmacs": 1.0, "input_hw": [512, 1024], "overrides": [f"experiment={exp}"],
+                               "wandb": {"id": run_id(run_dir), "project": "proj", "entity": None,
+                                         "group": f"table3-{STAMP}", "name": f"{exp} seed0"}})
+    shutil.copy(FIXTURES / "latency.json", sweep / "latency.json")
+    done = subprocess.run([sys.executable, "-m", "gradgroup.cli.table", str(sweep)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "WANDB_MODE": "offline"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "added to the summaries of 2 job runs" in done.stdout
+    rows = {r["experiment"]: r for r in csv.DictReader((sweep / "results.csv").open())}
+    for run_dir in sweep.glob("table3-*"):
+        record = _record(run_dir)
+        (run,) = offline_runs(run_dir / "wandb")
+        assert (run.id, run.project, run.group, run.name) == tuple(record["wandb"][k] for k in ("id", "project", "group", "name"))
+        row = rows[record["experiment"]]
+        assert run.summary["latency_ms"] == pytest.approx(float(row["latency_ms"]))
+        assert run.summary["speedup_vs_erfnet"] == pytest.approx(float(row["speedup_vs_erfnet"]))
+        assert run.summary["latency_backend"] == "eager" and run.summary["miou"] == record["miou"]
+        assert run.history == []
+    assert rows["table3/dg4"]["speedup_vs_erfnet"] != rows["table3/erfnet"]["speedup_vs_erfnet"]
+    (summary,) = offline_runs(sweep / "wandb")
+    assert summary.group == f"table3-{STAMP}" and summary.project == "proj" and "miou_vs_latency_table" in summary.summary
