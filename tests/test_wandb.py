@@ -255,7 +255,7 @@ def test_two_studies_a_minute_apart_have_disjoint_groups_and_one_studys_parts_an
 def test_gradgroup_table_puts_each_jobs_latency_in_its_own_run_summary(tmp_path):
     """Without training: two finished jobs whose records name their wandb runs, the bench's latency.json,
     then gradgroup-table (offline): each job's run is continued by its id with its row's latency and speedup."""
-    from gradgroup.jobs.record import write_record
+    from gradgroup.common.records import write_record  # the record's one writer, without Lightning's import
 
     sweep = tmp_path / "multirun" / "table3" / STAMP
     for exp, miou in (("table3/erfnet", 40.0), ("table3/dg4", 35.0)):
