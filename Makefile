@@ -16,7 +16,7 @@ TORCH_INDEX ?=
 EXTRAS ?= dev
 CONSTRAINTS ?= constraints.txt
 
-.PHONY: help install constraints doctor test-wheel bench-precision bench-loader gpu-check gpu-bundle demo notebook test test-slow test-slurm slurm-up slurm-down table3 table4 table5 ablation study search reproduce bench-gradual bench-latency counts clean
+.PHONY: help install constraints doctor test-wheel bench-precision bench-loader gpu-check gpu-bundle demo notebook notebook-commit test test-slow test-slurm slurm-up slurm-down table3 table4 table5 ablation study search reproduce bench-gradual bench-latency counts clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -129,6 +129,14 @@ notebook: install ## execute notebooks/tradeoffs.ipynb on the latest sweep (or S
 	test -n "$$sweep" || { echo "make notebook: no sweep with a results.csv under multirun/; run make demo, or pass SWEEP=DIR" >&2; exit 2; }; \
 	GRADGROUP_SWEEP=$$sweep $(VENV)/bin/jupyter nbconvert --execute --to html notebooks/tradeoffs.ipynb \
 	  --output-dir $$sweep --output tradeoffs --log-level ERROR && echo "wrote $$sweep/tradeoffs.html"
+
+# The committed notebook with its outputs, so GitHub shows its plots: executed in place on a sweep (SWEEP=DIR, or
+# the latest with a results.csv), its images re-encoded as palette PNGs (scripts/notebook_outputs.py).
+notebook-commit: install ## execute notebooks/tradeoffs.ipynb in place on a sweep, images compressed, to commit it
+	@sweep=$${SWEEP:-$$(ls -td multirun/*/*/results.csv multirun/*/*/*/results.csv 2>/dev/null | head -1 | xargs -r dirname)}; \
+	test -n "$$sweep" || { echo "make notebook-commit: no sweep with a results.csv under multirun/; run make demo, or pass SWEEP=DIR" >&2; exit 2; }; \
+	GRADGROUP_SWEEP=$$sweep $(VENV)/bin/jupyter nbconvert --execute --to notebook --inplace notebooks/tradeoffs.ipynb \
+	  --log-level ERROR && $(PY) scripts/notebook_outputs.py notebooks/tradeoffs.ipynb
 
 table3: install ## Table 3 (starred variants): sweep, then results.md / results.csv / pareto.png
 	$(call sweep_and_table,table3)

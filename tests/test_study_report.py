@@ -104,3 +104,34 @@ def test_study_cli_writes_tables_plots_and_the_page(study, tmp_path, capsys):
     assert roles[("gradual", "direct_matched")] == "primary" and roles[("gradual", "abrupt")] == "secondary"
     assert roles[("direct", "direct_matched")] == "exploratory"
     assert "study report ->" in capsys.readouterr().out
+
+
+def test_the_study_report_logs_its_tables_and_plots_into_the_studys_group(tmp_path):
+    """Every part of a study and its summary run share one wandb group; the forest plot is an image in it."""
+    import os
+    import subprocess
+    import sys
+
+    from gradgroup.common.wandb_names import sweep_group
+    from wandb_files import offline_runs
+
+    root = tmp_path / "multirun" / "study" / "2026-12-07_10-00-00-123456789"
+    for s in range(3):
+        for arm, miou in (("direct_matched", 30 + s), ("gradual", 31 + s)):
+            _job(root, "primary", f"{arm}_{s}", arm, 4, s, miou, started=1000.0 + s)
+        _job(root, "dense", f"d_{s}", "dense", 1, s, 35.0 + s, started=2000.0 + s)
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    for _ in range(2):  # a rerun continues the one summary run
+        done = subprocess.run([sys.executable, "-m", "gradgroup.cli.study", str(root)], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and "warning" not in done.stderr, done.stderr[-3000:]
+    first, run = offline_runs(root / "wandb")
+    group = sweep_group(root / "primary")[0]
+    assert first.id == run.id and (run.group, run.job_type) == (group, "study") == (sweep_group(root / "dense")[0], "study")
+    assert run.summary["forest"]["_type"] == "image-file" and run.summary["curves"]["_type"] == "image-file"
+    (forest,) = (run.path / "files" / "media" / "images").glob("forest_*.png")
+    assert forest.stat().st_size > 10_000
+    (table,) = (run.path / "files" / "media" / "table").glob("comparisons_*.table.json")
+    logged = json.loads(table.read_text())
+    comps = json.loads((root / "comparisons.json").read_text())
+    assert len(logged["data"]) == len(comps) and "mean_diff" in logged["columns"]

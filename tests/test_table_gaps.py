@@ -55,3 +55,17 @@ def test_failed_rows_keep_their_override_suffix():
     rows, md, _ = make_table([ok, failed])
     assert [r["label"] for r in rows] == ["DG4 [model.encoder.groups=4]", "DG4 [model.encoder.groups=3]"]
     assert "| DG4 [model.encoder.groups=3] |" in md
+
+
+def test_an_override_holding_an_interpolation_is_matched_as_the_job_wrote_it(tmp_path, monkeypatch):
+    """multirun.yaml is read unresolved: `x=${oc.env:...}` is what the sweeper parsed and the record keeps."""
+    from gradgroup.results.records import load_runs
+    from gradgroup.results.sweep_jobs import never_started
+
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    task = ["experiment=table3/dg2", "preset=smoke", "threads=1", "logger.wandb.mode=${oc.env:WANDB_MODE,offline}"]
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text(MULTIRUN.format(task=", ".join(f"'{t}'" for t in task)))
+    write_record(sweep / "0", {**_record("table3/dg2", "ok"), "overrides": task})
+    assert never_started(sweep, load_runs([sweep])) == []

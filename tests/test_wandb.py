@@ -5,10 +5,12 @@ summary run's table rows equal to results.csv, the environment as the default of
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,7 @@ from gradgroup.errors import ConfigError
 from helpers import compose_cfg, run_cli
 from wandb_files import offline_runs
 
+FIXTURES = Path(__file__).parent / "fixtures"
 STAMP = "2026-12-07_10-00-00-123456789"
 
 
@@ -126,11 +129,15 @@ def test_a_sweep_logs_one_group_named_runs_summaries_media_and_a_matching_table(
         assert samples["width"] <= 512 and samples["height"] <= 512
         assert "gradual" in runs["grouping=gradual seed3"].tags
 
+    shutil.copy(FIXTURES / "latency.json", part / "latency.json")  # as gradgroup-bench --sweep leaves it
     env = _env(data_cache, WANDB_MODE="offline")
-    table = subprocess.run([sys.executable, "-m", "gradgroup.cli.table", str(part), "--no-latency"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert table.returncode == 0, table.stderr[-3000:]
-    (summary,) = offline_runs(part / "wandb")
+    for _ in range(2):  # a rerun continues the summary run and adds one summary-only attempt per job
+        table = subprocess.run([sys.executable, "-m", "gradgroup.cli.table", str(part)],
+                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert table.returncode == 0, table.stderr[-3000:]
+    assert "added to the summaries of 2 job runs" in table.stdout
+    first, summary = offline_runs(part / "wandb")
+    assert first.id == summary.id  # one summary run per sweep
     assert (summary.group, summary.job_type, summary.project) == (f"study-{STAMP}", "table", "gradgroup")
     (table_file,) = (summary.path / "files" / "media" / "table").glob("results_*.table.json")
     logged = json.loads(table_file.read_text())
@@ -138,7 +145,20 @@ def test_a_sweep_logs_one_group_named_runs_summaries_media_and_a_matching_table(
     assert len(logged["data"]) == len(rows) == 2 and logged["columns"][:len(rows[0])] == list(rows[0])
     col = logged["columns"].index("arm")
     assert [r[col] for r in logged["data"]] == [r["arm"] for r in rows]
-    assert {"results", "pareto", "miou_vs_gmacs_table"} <= set(summary.summary)
+    assert {"results", "pareto", "miou_vs_gmacs_table", "miou_vs_latency_table"} <= set(summary.summary)
+    # each job's own run: the same id resumed, its summary with the latency and speedup of its table row
+    by_arm = {r["arm"]: r for r in rows}
+    for run_dir in part.glob("*_seed3"):
+        record = _record(run_dir)
+        trained, *updates = offline_runs(run_dir / "wandb")
+        assert len(updates) == 2 and {u.id for u in updates} == {trained.id} == {record["wandb"]["id"]}
+        update = updates[-1]
+        assert update.history == [] and update.group == trained.group and update.name == trained.name
+        row = by_arm[record["arm"] or ""]
+        assert update.summary["latency_ms"] == pytest.approx(float(row["latency_ms"]))
+        assert update.summary["speedup_vs_erfnet"] == pytest.approx(float(row["speedup_vs_erfnet"]))
+        assert update.summary["latency_backend"] == "eager"
+        assert update.summary["gmacs"] == pytest.approx(record["gmacs"]) and update.summary["miou"] == pytest.approx(record["miou"])
 
 
 def test_a_killed_and_resumed_job_continues_one_wandb_run_and_logs_its_model(data_cache, tmp_path):
@@ -163,6 +183,18 @@ def test_a_killed_and_resumed_job_continues_one_wandb_run_and_logs_its_model(dat
     assert len(runs) == 2 and {r.id for r in runs} == {record["wandb"]["id"]} == {run_id(run_dir)}
     assert runs[-1].summary["status"] == "ok" and record["wandb"]["name"] == "table3/dg4 seed0"
     assert ("model-" + run_id(run_dir), "model") in runs[-1].artifacts  # log_model=true: Lightning's checkpoints
+    assert ("converted-" + run_id(run_dir), "model") in runs[-1].artifacts  # and the converted grouped model
+    files = runs[-1].artifact_files("converted-" + run_id(run_dir))
+    assert files == {"converted.pt": (run_dir / "checkpoints" / "converted.pt").stat().st_size}
+
+    exported = subprocess.run([sys.executable, "-m", "gradgroup.cli.export", str(run_dir), "--wandb-artifact"],
+                              cwd=tmp_path, env=_env(data_cache, WANDB_MODE="offline"), capture_output=True, text=True,
+                              timeout=600)
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    *_, logged = offline_runs(run_dir / "wandb")
+    assert logged.id == record["wandb"]["id"] and ("onnx-" + logged.id, "model") in logged.artifacts
+    files = logged.artifact_files("onnx-" + logged.id)
+    assert files == {f: (run_dir / "export" / f).stat().st_size for f in ("model.onnx", "model.labels.onnx", "export.json")}
 
 
 def test_wandb_mode_disabled_from_the_environment_writes_no_wandb_files(data_cache, tmp_path):
@@ -172,3 +204,82 @@ def test_wandb_mode_disabled_from_the_environment_writes_no_wandb_files(data_cac
              "logger.wandb.mode=${oc.env:WANDB_MODE,offline}"], data_cache, tmp_path)  # run_cli: WANDB_MODE=disabled
     assert _record(run_dir)["wandb"] is None
     assert not [p for p in tmp_path.rglob("*") if "wandb" in p.name]
+    export = run_cli(["gradgroup.cli.export", str(run_dir), "--wandb-artifact"], data_cache, tmp_path, check=False)
+    assert export.returncode == 2 and export.stderr.strip().splitlines()[-1] == (
+        f"gradgroup-export: error: {run_dir / 'metrics.json'} names no wandb run (the job ran with logger.wandb.mode=disabled, "
+        "or has no readable record): export without --wandb-artifact")
+
+
+def test_the_search_report_logs_its_front_scatter_and_plot(tmp_path):
+    """results/wandb_summary.py log_search_wandb, as `gradgroup-search report` calls it, read back offline."""
+    rows = [{"label": "A", "source": "search", "words": "dgc G4", "per_seed": {1: 30.0}, "n": 2, "mean": 30.5,
+             "params": 1000, "gmacs": 1.5, "latency_ms": 12.0, "speedup": 2.0, "front": True},
+            {"label": "DG4*-proposed", "source": "paper", "words": "", "per_seed": {1: 29.0}, "n": 2, "mean": 29.0,
+             "params": 900, "gmacs": 1.2, "latency_ms": 13.0, "speedup": 1.8, "front": False}]
+    code = ("import json, sys; from pathlib import Path; import matplotlib; matplotlib.use('Agg');"
+            "import matplotlib.pyplot as plt; out = Path(sys.argv[1]); plt.plot([0, 1]); plt.savefig(out / 'search_pareto.png');"
+            "from gradgroup.results.wandb_summary import log_search_wandb;"
+            "target = {'mode': 'offline', 'project': 'p', 'entity': None, 'group': 'search-x'};"
+            "print(log_search_wandb(target, out, json.loads(sys.argv[2]), {'search_pareto': out / 'search_pareto.png'}, {}))")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path), json.dumps(rows)], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "WANDB_SILENT": "true"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run,) = offline_runs(tmp_path / "wandb")
+    assert (run.id, run.group, run.job_type, run.project) == (done.stdout.split()[-1], "search-x", "search", "p")
+    assert {"front", "search_pareto", "miou_vs_latency_table"} <= set(run.summary)
+    (table,) = (run.path / "files" / "media" / "table").glob("front_*.table.json")
+    logged = json.loads(table.read_text())
+    assert "per_seed" not in logged["columns"] and len(logged["data"]) == 2
+    col = logged["columns"].index("front")
+    assert [r[col] for r in logged["data"]] == [True, False]
+
+
+@pytest.mark.slow
+def test_two_studies_a_minute_apart_have_disjoint_groups_and_one_studys_parts_and_summary_share_one(data_cache, tmp_path):
+    """The issue's first check, with trained jobs: `make study` names its dir by the time it starts
+    (multirun/study/<date +%Y-%m-%d_%H-%M-%S-%N>/<part>); here the two stamps are set a minute apart."""
+    study = tmp_path / "multirun" / "study"
+    first, later = study / "2026-12-07_10-00-00-000000001", study / "2026-12-07_10-01-00-000000001"
+    for part in (first / "primary", first / "dense", later / "primary"):
+        run_cli(["gradgroup.cli.train", "-m", "preset=smoke", "experiment=table3/dg4", "grouping=gradual", "seed=0",
+                 "logger.wandb.mode=offline", f"hydra.sweep.dir={part}"], data_cache, tmp_path)
+    table = subprocess.run([sys.executable, "-m", "gradgroup.cli.table", str(first), "--no-latency"], cwd=tmp_path,
+                           env=_env(data_cache, WANDB_MODE="offline"), capture_output=True, text=True, timeout=600)
+    assert table.returncode == 0, table.stderr[-3000:]
+    groups = {part: {r.group for r in offline_runs(part)} for part in (first / "primary", first / "dense", later / "primary")}
+    (summary,) = offline_runs(first / "wandb")
+    assert groups[first / "primary"] == groups[first / "dense"] == {summary.group} == {sweep_group(first)[0]}
+    assert groups[later / "primary"] == {sweep_group(later)[0]} and groups[later / "primary"].isdisjoint(groups[first / "primary"])
+
+
+def test_gradgroup_table_puts_each_jobs_latency_in_its_own_run_summary(tmp_path):
+    """Without training: two finished jobs whose records name their wandb runs, the bench's latency.json,
+    then gradgroup-table (offline): each job's run is continued by its id with its row's latency and speedup."""
+    from gradgroup.common.records import write_record  # the record's one writer, without Lightning's import
+
+    sweep = tmp_path / "multirun" / "table3" / STAMP
+    for exp, miou in (("table3/erfnet", 40.0), ("table3/dg4", 35.0)):
+        run_dir = sweep / exp.replace("/", "-")
+        write_record(run_dir, {"status": "ok", "experiment": exp, "label": exp, "table": "table3", "seed": 0,
+                               "family": "ERFNet" if exp.endswith("erfnet") else "DGC*", "miou": miou, "params": 10,
+                               "gmacs": 1.0, "input_hw": [512, 1024], "overrides": [f"experiment={exp}"],
+                               "wandb": {"id": run_id(run_dir), "project": "proj", "entity": None,
+                                         "group": f"table3-{STAMP}", "name": f"{exp} seed0"}})
+    shutil.copy(FIXTURES / "latency.json", sweep / "latency.json")
+    done = subprocess.run([sys.executable, "-m", "gradgroup.cli.table", str(sweep)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "WANDB_MODE": "offline"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "added to the summaries of 2 job runs" in done.stdout
+    rows = {r["experiment"]: r for r in csv.DictReader((sweep / "results.csv").open())}
+    for run_dir in sweep.glob("table3-*"):
+        record = _record(run_dir)
+        (run,) = offline_runs(run_dir / "wandb")
+        assert (run.id, run.project, run.group, run.name) == tuple(record["wandb"][k] for k in ("id", "project", "group", "name"))
+        row = rows[record["experiment"]]
+        assert run.summary["latency_ms"] == pytest.approx(float(row["latency_ms"]))
+        assert run.summary["speedup_vs_erfnet"] == pytest.approx(float(row["speedup_vs_erfnet"]))
+        assert run.summary["latency_backend"] == "eager" and run.summary["miou"] == record["miou"]
+        assert run.history == []
+    assert rows["table3/dg4"]["speedup_vs_erfnet"] != rows["table3/erfnet"]["speedup_vs_erfnet"]
+    (summary,) = offline_runs(sweep / "wandb")
+    assert summary.group == f"table3-{STAMP}" and summary.project == "proj" and "miou_vs_latency_table" in summary.summary

@@ -74,6 +74,7 @@ class OfflineRun:
     config: dict = field(default_factory=dict)
     history: list = field(default_factory=list)  # one dict per logged step
     artifacts: list = field(default_factory=list)  # (name, type) of every logged artifact
+    artifact_records: list = field(default_factory=list)  # the ArtifactRecord messages themselves
 
     @classmethod
     def read(cls, run_dir: Path) -> "OfflineRun":
@@ -94,9 +95,23 @@ class OfflineRun:
                 run.history.append(_items(rec.history.item))
             elif kind == "artifact":
                 run.artifacts.append((rec.artifact.name, rec.artifact.type))
+                run.artifact_records.append(rec.artifact)
         # A process killed early may not have flushed its run record; the dir name carries the id too.
         run.id = run.id or Path(run_dir).name.rsplit("-", 1)[-1]
         return run
+
+    def artifact_files(self, name: str) -> dict:
+        """{path in the artifact: size} of the artifact `name` this run logged (its manifest, inline or in the
+        file the record names)."""
+        (art,) = [a for a in self.artifact_records if a.name == name]
+        if art.manifest.contents:
+            return {c.path: c.size for c in art.manifest.contents}
+        text = Path(art.manifest.manifest_file_path).read_bytes()
+        if text[:2] == b"\x1f\x8b":
+            import gzip
+
+            text = gzip.decompress(text)
+        return {path: entry["size"] for path, entry in json.loads(text)["contents"].items()}
 
     def logged(self, key: str) -> list:
         """Every value logged under `key`, in order."""

@@ -1,6 +1,6 @@
 """`gradgroup-export`: a trained run (or an experiment's random weights) as a deployable ONNX package.
 
-    gradgroup-export RUN_DIR [--int8] [--calib N] [--val N] [--out DIR]
+    gradgroup-export RUN_DIR [--int8] [--calib N] [--val N] [--out DIR] [--wandb-artifact [--wandb MODE]]
     gradgroup-export experiment=NAME [OVERRIDE...] [--int8] [--out DIR]
 
 docs/paper.md section 5 (runtime). Takes the deployable model (gradual convs already grouped): a run
@@ -10,6 +10,8 @@ sub-pixel output layer) and writes DIR/model.onnx ("image" -> "logits"), model.l
 ("image" -> "labels") and export.json, which records max_abs_diff and argmax agreement against PyTorch on
 real val images of the run's data module. --int8 adds model.int8.onnx (ONNX Runtime static quantization
 calibrated on N train images) and the mIoU it costs. DIR defaults to RUN_DIR/export (or export/NAME).
+--wandb-artifact logs the ONNX files and export.json as the artifact `onnx-<run id>` of the job's own wandb
+run (the id its metrics.json names; docs/wandb.md), once the export passed its check.
 """
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ from typing import Sequence
 from omegaconf import OmegaConf
 
 from ..config.build import build, deployable_model
+from ..common.records import RECORD, read_record
 from ..config.compose import compose_config, register_resolvers
 from ..errors import ConfigError, require_extra
 from .report import reports_user_errors
+from .wandb_flags import add_wandb_mode_flag, wandb_mode
 
 PROG = "gradgroup-export"
 
@@ -40,7 +44,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--val", type=int, default=None, metavar="N", help="val images to check on (default: all the "
                    "data module loads)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads")
+    p.add_argument("--wandb-artifact", action="store_true", help="log the ONNX files and export.json as an "
+                   "artifact of the job's wandb run (RUN_DIR's metrics.json names it)")
+    add_wandb_mode_flag(p, "--wandb-artifact's", "RUN_DIR")
     return p.parse_args(argv)
+
+
+def job_wandb(args) -> tuple[dict, str] | None:
+    """(the job's record, the wandb mode) when --wandb-artifact asks to log the export; checked before exporting."""
+    if not args.wandb_artifact:
+        return None
+    mode = wandb_mode(args)
+    if args.target.startswith("experiment="):
+        raise ConfigError("--wandb-artifact logs into a trained job's wandb run: give its RUN_DIR, not experiment=NAME")
+    record = read_record(args.target)
+    if record is None or not (record.get("wandb") or {}).get("id"):
+        raise ConfigError(f"{Path(args.target) / RECORD} names no wandb run (the job ran with logger.wandb.mode="
+                          "disabled, or has no readable record): export without --wandb-artifact")
+    if mode == "disabled":
+        raise ConfigError("--wandb-artifact with wandb mode disabled logs nothing: pass --wandb offline|online "
+                          "or set WANDB_MODE")
+    return record.to_dict(), mode
 
 
 def load_run(run_dir: Path):
@@ -61,6 +85,7 @@ def load_run(run_dir: Path):
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     require_extra("deploy", PROG)
+    job = job_wandb(args)
     import torch  # torch only past --help
 
     from ..deploy.export import first_batches
@@ -92,7 +117,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: the fp32 export is outside tolerance (max_abs_diff <= {rec['thresholds']['max_abs_diff']}, "
               f"argmax agreement >= {rec['thresholds']['argmax_agreement']}): see {out}/export.json", file=sys.stderr)
         return 1
+    if job:
+        _log_artifact(job, Path(args.target), out, rec)
     return 0
+
+
+def _log_artifact(job: tuple[dict, str], run_dir: Path, out: Path, rec: dict) -> None:
+    from ..results.wandb_jobs import log_job_artifact  # wandb takes seconds to import: only when logging
+    from .quiet import install as quiet_console
+
+    quiet_console()
+    record, mode = job
+    files = [out / name for name in rec["files"].values()] + [out / "export.json"]
+    name = f"onnx-{record['wandb']['id']}"
+    run_id = log_job_artifact(record, run_dir, mode, name, files,
+                              {k: rec[k] for k in ("fp32", "labels", "int8", "pytorch_miou", "input_size") if k in rec})
+    print(f"wandb: artifact {name} ({', '.join(f.name for f in files)}) logged to run {run_id} ({mode})", file=sys.stderr)
 
 
 if __name__ == "__main__":

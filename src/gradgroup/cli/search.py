@@ -1,14 +1,15 @@
 """`gradgroup-search report DIR`: the front table, the Pareto plots and the search page of a search dir.
 
     gradgroup-search report multirun/search/<timestamp> [--publish docs/search.md] [--command "make search"]
-        [--roofline FILE]
+        [--roofline FILE] [--wandb MODE] [--wandb-project P] [--wandb-entity E]
 
 Run after the search and its confirmation (`make search` runs all three; docs/search.md). Writes into DIR:
 front.md and front.json (the confirmed rows, the final front, the verdicts), search_pareto.png (every
 trial, the front, the paper's rows), Optuna's own Pareto-front and parameter-importance plots when they
 render (matplotlib backend; skipped with the reason otherwise), and search.md; `--publish PATH` copies
 search.md there (with image links pointing into DIR). `--roofline FILE` adds the Spearman check that
-`gradgroup-roofline --out FILE` wrote.
+`gradgroup-roofline --out FILE` wrote. Then one wandb summary run in the search's group (the front as a
+table, its mIoU-vs-latency scatter, the plots; docs/wandb.md), offline unless --wandb or WANDB_MODE says otherwise.
 """
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ from typing import Sequence
 from omegaconf import OmegaConf
 
 from ..common.atomic import atomic_write_json, atomic_write_text, publish_page
+from ..common.wandb_names import summary_target
 from ..results.records import load_runs
 from ..results.search_doc import document
 from ..results.search_plot import plot_search
 from ..results.search_report import confirmed_rows, front_table, load, verdict_text, verdicts
 from ..errors import require_extra
 from .report import fail, reports_user_errors
+from .wandb_flags import add_wandb_flags, wandb_mode
 
 PROG = "gradgroup-search"
 
@@ -39,6 +42,7 @@ def parse_args(argv):
     r.add_argument("--publish", metavar="PATH", help="also write the page to PATH (e.g. docs/search.md)")
     r.add_argument("--command", default=None, help="the command that ran the search, for the page")
     r.add_argument("--roofline", metavar="FILE", help="a gradgroup-roofline --out JSON to cite")
+    add_wandb_flags(r, "DIR")
     return p.parse_args(argv)
 
 
@@ -80,6 +84,7 @@ def optuna_plots(sweep_dir: Path, study_name: str) -> list[str]:
 
 
 def report(args) -> None:
+    mode = wandb_mode(args)
     d = Path(args.dir)
     if not (d / "search" / "trials.json").is_file():
         fail(f"{d} holds no search/trials.json: is it a search dir (gradgroup-train --config-name search)?", PROG)
@@ -115,6 +120,22 @@ def report(args) -> None:
             page = page.replace(f"]({name})", f"]({dest})")
         publish_page(page, out, {d / name: dest for name, dest in names.items()})
         print(f"published {out} and {', '.join(names.values())} beside it", file=sys.stderr)
+    if mode != "disabled":
+        _log_wandb(args, mode, d, runs, rows, images)
+
+
+def _log_wandb(args, mode: str, d: Path, runs: list[dict], rows: list[dict], images: list[str]) -> None:
+    from ..results.wandb_summary import log_search_wandb  # wandb takes seconds to import: only when logging
+    from .quiet import install as quiet_console
+
+    quiet_console()
+    target = summary_target(runs, d, mode, args.wandb_project, args.wandb_entity)
+    try:
+        run_id = log_search_wandb(target, d, rows, {Path(name).stem: d / name for name in images},
+                                  {"search_dir": str(d), "command": args.command})
+        print(f"wandb: summary run {run_id} in {target['project']}, group {target['group']} ({mode})", file=sys.stderr)
+    except Exception as e:  # the files above are the product; a logger problem is only a warning
+        print(f"warning: wandb logging failed: {e}", file=sys.stderr)
 
 
 @reports_user_errors(PROG)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..common.wandb_names import summary_target
 from ..results.records import is_ok, load_latency, load_runs
-from ..results.table import make_table, write_csv
+from ..results.table import job_latency, make_table, write_csv
 from .report import reports_user_errors
 from ..results.sweep_jobs import never_started
 from ..common.records import Status
@@ -96,9 +96,24 @@ def main(argv: list[str] | None = None) -> int:
         run_id = log_wandb(target, out, rows, out / "pareto.png", {"sweep_dirs": args.sweep_dirs,
                            "budget_gmacs": args.budget_gmacs, "budget_ms": args.budget_ms})
         print(f"wandb: summary run {run_id} in {target['project']}, group {target['group']} ({mode})")
+        _latency_to_job_runs(runs, measured, mode)
     except Exception as e:  # the files above are the product; a logger problem is only a warning
         print(f"warning: wandb logging failed: {e}", file=sys.stderr)
     return status
+
+
+def _latency_to_job_runs(runs: list[dict], measured: dict | None, mode: str) -> None:
+    """Each job's wandb run summary gets the latency and speedup its table row shows (docs/wandb.md)."""
+    jobs = job_latency(runs, measured)
+    if not jobs:
+        return
+    from ..results.wandb_jobs import update_job_summaries
+
+    meta = measured.get("_meta") or {}
+    n = update_job_summaries(jobs, mode, {"latency_backend": meta.get("backend")})
+    print(f"wandb: latency_ms and speedup_vs_erfnet ({meta.get('backend')}) added to the summaries of {n} job runs"
+          + (" (offline: one more offline-run dir per job, which wandb sync uploads after the job's)"
+             if mode == "offline" and n else "") + (f"; {len(jobs) - n} jobs ran without wandb" if len(jobs) > n else ""))
 
 
 if __name__ == "__main__":

@@ -54,6 +54,19 @@ def run_id(run_dir) -> str:
     return hashlib.sha1(os.path.realpath(run_dir).encode()).hexdigest()[:16]
 
 
+def summary_run_id(out_dir, kind: str) -> str:
+    """The id of the summary run a command logs for the sweep in `out_dir` (`kind`: table, study, search):
+    rerunning the command (a table after its latency was measured) continues that run instead of adding one."""
+    return hashlib.sha1(f"{os.path.realpath(out_dir)}#{kind}".encode()).hexdigest()[:16]
+
+
+def record_summary(record: dict) -> dict:
+    """A job record's scalars as its wandb run's summary (params and GMACs among them); a Status as its word.
+    Keys starting with `_` (what a reader added, such as `_path`) are not the record's."""
+    return {k: str(v) if isinstance(v, str) else v for k, v in record.items()
+            if isinstance(v, (int, float, str)) and not k.startswith("_")}
+
+
 def check_run_id(value: str) -> bool:
     return bool(ID_CHARS.match(value))
 

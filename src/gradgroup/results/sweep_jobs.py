@@ -26,9 +26,12 @@ def planned_jobs(config: DictConfig) -> list[list[str]] | None:
     if config.hydra.sweeper.get("_target_") != BASIC_SWEEPER:
         return None
     # Hydra's own parser and product, so the jobs match what the sweeper does (incl. range(), choices).
-    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
+    # Unresolved, as the sweeper read them and the records keep them: an override holding an interpolation
+    # (`logger.wandb.mode=${oc.env:WANDB_MODE,offline}`) must not be resolved while the file is read.
+    raw = lambda node: OmegaConf.to_container(node, resolve=False) if node is not None else None
+    params = [f"{k}={v}" for k, v in (raw(config.hydra.sweeper.get("params")) or {}).items()]
     try:
-        overrides = OverridesParser.create().parse_overrides(params + list(config.hydra.overrides.task))
+        overrides = OverridesParser.create().parse_overrides(params + list(raw(config.hydra.overrides.task)))
         return [list(job) for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
     except Exception:  # a sweep syntax only the real run resolves: go on without the list
         return None

@@ -156,6 +156,17 @@ def attach_latency(rows: list[dict], measured: dict | None) -> None:
         r["speedup_vs_erfnet"] = 1 / ratio if ms and ratio else (base / ms if base and ms else None)
 
 
+def job_latency(runs: list[dict], latency: dict | None) -> list[tuple[dict, dict]]:
+    """(record, {"latency_ms", "speedup_vs_erfnet"}) of each ok job with a measured latency: the numbers its
+    row of the table shows, per job (what gradgroup-table puts in each job's wandb run summary)."""
+    measured = latency_view(latency) if latency else {}
+    done = [r for r in runs if is_ok(r)]
+    flat = [_flat(r, {}) for r in done]
+    attach_latency(flat, measured)
+    return [(r, {k: f[k] for k in ("latency_ms", "speedup_vs_erfnet")})
+            for r, f in zip(done, flat) if f["latency_ms"] is not None]
+
+
 def latency_caption(meta: dict) -> tuple[str, ...]:
     """The lines under the table naming how latency was measured: backend, machine, statistic, warnings."""
     if not meta:

@@ -1,9 +1,12 @@
 """Summary runs on wandb, in the sweep's own project and group beside its jobs (docs/wandb.md): the results
 table with interactive mIoU-vs-GMACs and mIoU-vs-latency scatters and the Pareto plot (job_type "table"),
-and the gradual grouping study's tables and plots (job_type "study").
+the gradual grouping study's tables and plots (job_type "study"), and the placement search's confirmed
+front with its scatter and plots (job_type "search"). One summary run per sweep dir and kind: a rerun
+continues it (common/wandb_names.py summary_run_id).
 
 Offline by default, so it needs no account; `wandb sync <out>/wandb/offline-run-*` uploads it later.
-Where it goes (`target`: mode, project, entity, group) is decided by the command (cli/table.py, cli/study.py)
+Where it goes (`target`: mode, project, entity, group) is decided by the command (cli/table.py, cli/study.py,
+cli/search.py)
 with common/wandb_names.py `summary_target`, the same rule for every command.
 """
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import wandb
 
+from ..common.wandb_names import summary_run_id
 from .format import num
 from .table import FIELDS, NUMERIC, iou_columns
 
@@ -19,8 +23,10 @@ SCATTERS = {"miou_vs_gmacs": ("gmacs", "mIoU (%) vs GMACs"), "miou_vs_latency": 
 
 
 def _init(target: dict, out: Path, job_type: str, name: str, config: dict):
+    """The summary run of kind `job_type` for `out`: one id per sweep and kind, continued by a rerun."""
     return wandb.init(project=target["project"], entity=target.get("entity"), group=target.get("group"),
-                      job_type=job_type, name=name, mode=target["mode"], dir=str(out), config=config)
+                      job_type=job_type, name=name, mode=target["mode"], dir=str(out), config=config,
+                      id=summary_run_id(out, job_type), resume="allow")
 
 
 def results_table(rows: list[dict]) -> wandb.Table:
@@ -56,12 +62,34 @@ def log_study_wandb(target: dict, out: Path, comparisons: list[dict], arms: list
         return None
     run = _init(target, out, "study", f"study {target.get('group') or out.name}", config)
     try:
-        def table(rows: list[dict]) -> wandb.Table:
-            cols = list(dict.fromkeys(k for r in rows for k in r if k != "seeds"))
-            return wandb.Table(columns=cols, data=[[r.get(c) if isinstance(r.get(c), (int, float)) or r.get(c) is None
-                                                    else str(r.get(c)) for c in cols] for r in rows])
-        run.log({"comparisons": table(comparisons), "arms": table(arms),
+        run.log({"comparisons": _table(comparisons), "arms": _table(arms),
                  **{name: wandb.Image(str(path)) for name, path in pngs.items()}})
         return run.id
     finally:
         run.finish()
+
+
+def log_search_wandb(target: dict, out: Path, rows: list[dict], pngs: dict, config: dict) -> str | None:
+    """The search as one summary run (job_type="search", in the search's group): its confirmed rows as the
+    table `front` (`front` true on the final front), an interactive mIoU-vs-latency scatter over it, and the
+    Pareto plots; returns its id."""
+    if target["mode"] == "disabled":
+        return None
+    run = _init(target, out, "search", f"search {target.get('group') or out.name}", config)
+    try:
+        table = _table(rows, drop=("per_seed",))
+        logged = {"front": table, **{name: wandb.Image(str(path)) for name, path in pngs.items()}}
+        if any(r.get("latency_ms") is not None and r.get("mean") is not None for r in rows):
+            logged["miou_vs_latency"] = wandb.plot.scatter(table, "latency_ms", "mean",
+                                                           title="confirmed mean mIoU (%) vs latency (ms)")
+        run.log(logged)
+        return run.id
+    finally:
+        run.finish()
+
+
+def _table(rows: list[dict], drop=("seeds",)) -> wandb.Table:
+    """Rows of dicts as a wandb Table: every key but `drop`; numbers, booleans and nulls as they are, the rest as text."""
+    cols = list(dict.fromkeys(k for r in rows for k in r if k not in drop))
+    keep = lambda v: v if v is None or isinstance(v, (int, float, bool)) else str(v)
+    return wandb.Table(columns=cols, data=[[keep(r.get(c)) for c in cols] for r in rows])

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..jobs.ranks import is_rank_zero
 from ..common.records import Status, is_ok
+from ..common.wandb_names import record_summary
 
 
 def _lazy(name: str):
@@ -67,10 +68,7 @@ def finish_wandb(record: dict, artifacts: list[Path] = ()) -> None:
     if not (_STARTED and wandb.run is not None):
         return
     run = wandb.run
-    # str(v): a Status is logged as its word ("ok"), not as the enum's name
-    summary = {k: str(v) if isinstance(v, str) else v for k, v in record.items()
-               if isinstance(v, (int, float, str)) and v is not None}
-    run.summary.update(summary)
+    run.summary.update(record_summary(record))
     files = [Path(f) for f in artifacts if Path(f).is_file()]
     if files:
         artifact = wandb.Artifact(f"converted-{run.id}", type="model", metadata={"miou": record.get("miou")})
