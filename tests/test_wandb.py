@@ -163,7 +163,7 @@ def test_a_sweep_logs_one_group_named_runs_summaries_media_and_a_matching_table(
 
 def test_a_killed_and_resumed_job_continues_one_wandb_run_and_logs_its_model(data_cache, tmp_path):
     run_dir = tmp_path / "run"
-    args = [sys.executable, "-m", "gradgroup.cli.train", "preset=smoke", "experiment=table3/dg4",
+    args = [sys.executable, "-m", "gradgroup.cli.train", "preset=smoke", "experiment=table3/dg4", "grouping=gradual",
             "trainer.max_epochs=3", "logger.wandb.mode=offline", f"hydra.run.dir={run_dir}"]
     (tmp_path / "tmp").mkdir()  # wandb's temp dirs, which a SIGKILL leaves behind (docs/operations.md)
     proc = subprocess.Popen(args, cwd=tmp_path, env=_env(data_cache, TMPDIR=str(tmp_path / "tmp")),
@@ -177,11 +177,11 @@ def test_a_killed_and_resumed_job_continues_one_wandb_run_and_logs_its_model(dat
     last = run_dir / "checkpoints" / "last.ckpt"
     resumed = subprocess.run(args + [f"ckpt_path={last}", "logger.wandb.log_model=true"], cwd=tmp_path, env=_env(data_cache),
                              capture_output=True, text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     record = _record(run_dir)
     runs = offline_runs(run_dir / "wandb")
     assert len(runs) == 2 and {r.id for r in runs} == {record["wandb"]["id"]} == {run_id(run_dir)}
-    assert runs[-1].summary["status"] == "ok" and record["wandb"]["name"] == "table3/dg4 seed0"
+    assert runs[-1].summary["status"] == "ok" and record["wandb"]["name"] == "table3/dg4 gradual seed0"
     assert ("model-" + run_id(run_dir), "model") in runs[-1].artifacts  # log_model=true: Lightning's checkpoints
     assert ("converted-" + run_id(run_dir), "model") in runs[-1].artifacts  # and the converted grouped model
     files = runs[-1].artifact_files("converted-" + run_id(run_dir))

@@ -8,6 +8,7 @@ the search's sweeper plugin (hydra_plugins/gradgroup_search), which sets the sco
 from __future__ import annotations
 
 import os
+import re
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -43,6 +44,12 @@ def count_jobs(config: DictConfig) -> int | None:
     return None if jobs is None else len(jobs)
 
 
+def _as_written(overrides) -> frozenset[str]:
+    """A job's overrides without Hydra's escapes: the sweeper renders `${oc.env:X,y}` as `$\\{oc.env\\:X\\,y\\}`,
+    a record may keep either spelling."""
+    return frozenset(re.sub(r"\\(.)", r"\1", str(o)) for o in overrides)
+
+
 def never_started(sweep_dir: Path, runs: list[dict]) -> list[dict]:
     """Records standing for the jobs that the sweep in `sweep_dir` planned (its multirun.yaml) but that
     left no metrics.json: a killed or fail-fast sweep's table lists them too."""
@@ -51,10 +58,10 @@ def never_started(sweep_dir: Path, runs: list[dict]) -> list[dict]:
         jobs = planned_jobs(config)
     except Exception:  # no or an unreadable multirun.yaml: the records are all there is
         return []
-    seen = {frozenset(map(str, r.get("overrides") or [])) for r in runs}
+    seen = {_as_written(r.get("overrides") or []) for r in runs}
     missing = []
     for number, job in enumerate(jobs or []):
-        if frozenset(job) not in seen:
+        if _as_written(job) not in seen:
             experiment = next((o.split("=", 1)[1] for o in job if o.split("=", 1)[0].lstrip("+") == "experiment"), "?")
             missing.append({"status": Status.NOT_STARTED, "experiment": experiment, "overrides": job, "job": number,
                             "error": "the sweep ended before this job ran", "_path": str(sweep_dir / "multirun.yaml")})
