@@ -25,6 +25,7 @@ from omegaconf import OmegaConf
 
 from ..config.build import build, deployable_model
 from ..common.records import RECORD, read_record
+from ..common.wandb_names import wandb_of
 from ..config.compose import compose_config, register_resolvers
 from ..errors import ConfigError, require_extra
 from .report import reports_user_errors
@@ -58,7 +59,7 @@ def job_wandb(args) -> tuple[dict, str] | None:
     if args.target.startswith("experiment="):
         raise ConfigError("--wandb-artifact logs into a trained job's wandb run: give its RUN_DIR, not experiment=NAME")
     record = read_record(args.target)
-    if record is None or not (record.get("wandb") or {}).get("id"):
+    if record is None or wandb_of(record) is None:
         raise ConfigError(f"{Path(args.target) / RECORD} names no wandb run (the job ran with logger.wandb.mode="
                           "disabled, or has no readable record): export without --wandb-artifact")
     if mode == "disabled":

@@ -111,3 +111,9 @@ def summary_target(records: list[dict], sweep_dir, mode: str | None = None, proj
 
     return {"mode": mode or from_env("mode"), "project": project or used("project", from_env("project")),
             "entity": entity or used("entity", from_env("entity")), "group": used("group", sweep_group(sweep_dir)[0])}
+
+
+def wandb_of(record: dict) -> dict | None:
+    """The record's `wandb` field when it names a run (an id), else None (the job ran without wandb)."""
+    wb = record.get("wandb")
+    return wb if isinstance(wb, dict) and wb.get("id") else None

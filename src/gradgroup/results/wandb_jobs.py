@@ -15,13 +15,7 @@ from pathlib import Path
 import wandb
 
 from ..common.records import is_ok
-from ..common.wandb_names import record_summary
-
-
-def wandb_of(record: dict) -> dict | None:
-    """The record's `wandb` field when it names a run (an id), else None (the job ran without wandb)."""
-    wb = record.get("wandb")
-    return wb if isinstance(wb, dict) and wb.get("id") else None
+from ..common.wandb_names import record_summary, wandb_of
 
 
 def _resume(wb: dict, run_dir: Path, mode: str):
