@@ -80,7 +80,7 @@ JobAcctGatherType=jobacct_gather/none
 # A job may requeue itself (scontrol requeue) on SIGUSR1 or preemption; the requeued job starts at once.
 JobRequeue=1
 # SIGTERM to SIGKILL at a time limit or scancel: 30 s is common on real clusters; a node that shares its
-# 1 CPU with a loaded host needed more to write a `stopped` record (a test saw `running` left behind at 30 s).
+# 1 CPU with a loaded host needed more to write a "stopped" record (a test saw "running" left behind at 30 s).
 KillWait=90
 ReturnToService=2
 SlurmdTimeout=60

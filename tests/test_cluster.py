@@ -121,6 +121,30 @@ def test_a_requeue_that_makes_no_progress_is_refused_never_a_loop(tmp_path, monk
     assert "requeue 12" in calls.read_text()
 
 
+def test_past_max_requeues_the_notice_is_ignored_and_the_time_limit_ends_the_run_stopped(tmp_path, monkeypatch):
+    """SIGUSR1 with no requeues left (or on a rank > 0) must not take its default action, which killed the
+    job without a record on the 2-node cluster (the job's process had never ignored it under `python -m`)."""
+    import signal
+
+    _slurm_env(monkeypatch, SLURM_JOB_ID="12", SLURM_RESTART_COUNT="3")  # max_requeues=3: none left
+    calls = _fake_scontrol(tmp_path, monkeypatch, restarts="3")
+    usr1 = signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # as a job that never ran cli/train.py's first line
+    try:
+        life = _life(tmp_path, epochs_done=5)
+        try:
+            with life.guard():
+                os.kill(os.getpid(), signal.SIGUSR1)  # would end pytest's process if not ignored
+                os.kill(os.getpid(), signal.SIGTERM)  # the time limit
+        except BaseException as err:  # noqa: BLE001
+            assert not isinstance(err, slurm.Requeued) and err.code == 143
+    finally:
+        signal.signal(signal.SIGUSR1, usr1)
+    import json
+
+    assert json.loads((life.run_dir / "metrics.json").read_text())["status"] == "stopped"
+    assert "requeue" not in calls.read_text()
+
+
 def test_one_spelling_of_the_slurm_launcher_everywhere():
     """`hydra/launcher=slurm` (conf/hydra/launcher/slurm.yaml: the USR1 notice, the preset's resources), never
     `hydra/launcher=submitit_slurm`, which bypasses it: jobs would die at the time limit instead of requeueing."""

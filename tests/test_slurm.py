@@ -165,8 +165,6 @@ def _signal_mid_training(sweep: Path, proc, how: str) -> int:
     raise AssertionError("the job finished (or hung) before it could be requeued mid-training")
 
 
-@pytest.mark.xfail(strict=False, reason="open defect (issue 24): on the 2-node local cluster (2026-12-07) the job's "
-                   "record stayed `running` after SLURM's time-limit SIGTERM, with KillWait 30 s and 90 s; not yet understood")
 def test_time_limit_stops_the_job_and_says_so(jobcomp, data_cache, tmp_path):
     """Once training runs, the job's limit is cut to 1 minute (`scontrol update`): SLURM's SIGUSR1 is ignored
     (no requeues allowed), its SIGTERM at the limit ends the job, recorded as stopped for that reason."""

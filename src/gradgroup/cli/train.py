@@ -167,4 +167,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m gradgroup.cli.train`: run the imported module's main, so that a launcher that pickles the task
+    # (submitit) pickles `gradgroup.cli.train._hydra_main` by reference, and its job imports this module (and
+    # ignores SLURM's notice from the first line, above) instead of unpickling a copy of `__main__`'s function.
+    from gradgroup.cli.train import main as _main
+
+    _main()

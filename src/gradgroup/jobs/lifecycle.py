@@ -93,6 +93,8 @@ class RunLifecycle:
         start = time.time()
         # SIGUSR1 (SLURM's notice) on rank 0 only: the other ranks end when SLURM requeues the job.
         requeue_signal = (slurm.REQUEUE_SIGNAL,) if self.writer and slurm.may_requeue(self.max_requeues) else ()
+        if slurm.in_job() and not requeue_signal:
+            slurm.ignore_notice()  # the notice's default action would kill this process without a record
         try:
             with stop_on_signals(STOP_SIGNALS + requeue_signal):
                 if self.prepare is not None:

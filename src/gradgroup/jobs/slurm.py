@@ -140,6 +140,13 @@ def may_requeue(max_requeues: int) -> bool:
     return in_job() and restarts() < max_requeues
 
 
+def ignore_notice() -> None:
+    """Ignore SLURM's SIGUSR1 notice in this process: a process that does not requeue on it (ranks > 0, a job
+    past `max_requeues`) runs on to the time limit, where SIGTERM ends it with a `stopped` record; the
+    notice's default action would kill it without one."""
+    signal.signal(REQUEUE_SIGNAL, signal.SIG_IGN)
+
+
 def requeue() -> None:
     """`scontrol requeue` this job: SLURM stops it, puts it back in the queue, and starts it again."""
     jid = job_id()
