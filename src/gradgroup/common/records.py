@@ -34,7 +34,8 @@ SCHEMA = 2  # 1: records before the typed contract (no "schema" key); 2: this mo
 
 class Status(str, Enum):
     """What became of a job. `KILLED` and `NOT_STARTED` are never written by a job: a reader derives them
-    (a "running" record whose process is gone; a sweep job without a record)."""
+    (a "running" record whose process is gone; a sweep job without a record), and the sweep's SLURM launcher
+    writes `KILLED` for a job that SLURM ended without a result (jobs/slurm_watch.py)."""
     RUNNING = "running"
     OK = "ok"
     FAILED = "failed"

@@ -8,13 +8,23 @@ would wait without end. `ControllerWatcher` asks `sacct` while it answers and th
 longer knows at all, with no result file, is done in state GONE. Either way the wait ends within one poll
 (`POLL_S`) of the controller's answer, and submitit's error names the job and that state. A job requeued
 (REQUEUE_HOLD, REQUEUE_FED, PENDING again) is still waited for.
+
+`collect` is the rest of the wait once one job ended that way (hydra_plugins/gradgroup_slurm): every other
+job of the launch is waited for as before, and a job without a result is written down, not raised: its
+record, left `running` by a process that could not write its end, becomes `killed` with SLURM's state and
+node, and the sweep's summary lists it.
 """
 from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
+from hydra.core.utils import JobReturn, JobStatus
+from submitit.core.utils import UncompletedJobError
 from submitit.slurm.slurm import SlurmInfoWatcher, SlurmJob  # the [cluster] extra; imported only under it
+
+from ..common.records import RECORD, Status, read_record_file, write_record
 
 POLL_S = 30  # at most this long between two questions to SLURM while jobs run
 GONE = "GONE"  # the controller no longer knows the job (purged after MinJobAge) and it left no result
@@ -73,3 +83,38 @@ def install() -> None:
     process, before it submits: cli/sweep_callbacks.py under `hydra/launcher=slurm`)."""
     if not isinstance(SlurmJob.watcher, ControllerWatcher):
         SlurmJob.watcher = ControllerWatcher(delay_s=POLL_S)
+
+
+def collect(job_ids: list[str], folder: str, sweep_dir: Path) -> list:
+    """The JobReturn of each job (submitit's job ids, in launch order; `folder`: the launcher's
+    submitit_folder), waiting for all of them; one that ended without a result is written down (`written_down`)."""
+    returns = []
+    for job_id in job_ids:
+        job = SlurmJob(folder=folder, job_id=job_id)
+        try:
+            returns.append(job.results()[0])
+        except UncompletedJobError:
+            returns.append(written_down(job, sweep_dir))
+    return returns
+
+
+def written_down(job, sweep_dir: Path):
+    """A job SLURM ended without a result: its `running` record (found by its slurm_job_id) becomes
+    `killed`, saying SLURM's state and what to do; a line names it. The JobReturn is a finished job's
+    with no value, as for a job that failed in its own code (cli/train.py)."""
+    state = job.state
+    why = (f"SLURM ended job {job.job_id} in state {state} before it wrote its end (SIGKILL after KillWait, "
+           "the OOM killer, a node failure; its log: " + str(job.paths.stderr) + "); resume the sweep with "
+           "RESUME=<sweep dir> (hydra.callbacks.sweep.resume=true) to run it again")
+    for path in sorted(sweep_dir.glob(f"*/{RECORD}")):
+        try:
+            record = read_record_file(path)
+        except (OSError, ValueError):
+            continue
+        if record.get("slurm_job_id") == job.job_id and record.status == Status.RUNNING:
+            write_record(path.parent, {**record.to_dict(), "status": Status.KILLED, "error": why})
+            why = f"{path.parent.name}: {why}"
+            break
+    print(f"killed: {why}", flush=True)
+    overrides = list(job.submission().args[0]) if job.paths.submitted_pickle.exists() else []
+    return JobReturn(overrides=overrides, status=JobStatus.COMPLETED, _return_value=None)
