@@ -311,3 +311,45 @@ def test_optuna_is_pinned_to_what_the_search_needs():
     (pin,) = [d for d in deps if d.replace(" ", "").startswith("optuna")]
     assert pin.replace(" ", "") == "optuna>=5"  # Trial.set_constraint (search/study.py) is Optuna 5's
     assert Version(optuna.__version__) >= Version("5") and hasattr(optuna.trial.Trial, "set_constraint")
+
+
+def test_latency_timed_elsewhere_names_its_host_and_keeps_its_warnings(tmp_path):
+    """Under hydra/launcher=slurm the search hands the timing to a runner (a SLURM job on a compute node,
+    jobs/slurm_call.py); here a runner that runs it in a child process stands for that node. The entries say
+    which host timed them and carry the measurement's warnings."""
+    import socket
+    from concurrent.futures import ProcessPoolExecutor
+
+    from gradgroup.search.cost import LatencyCache
+    from gradgroup.models.spec import ModelSpec
+
+    calls = []
+
+    def elsewhere(fn, *args):
+        calls.append(fn.__name__)
+        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+            return pool.submit(fn, *args).result()
+
+    cache = LatencyCache(tmp_path, backend="eager", size="64x32", output="labels", threads=1, rounds=1, warmup=0,
+                         runner=elsewhere)
+    dg4 = spec_of(["experiment=table3/dg4"])
+    entries = cache.measure({arch_key(dg4): dg4, arch_key(ModelSpec()): ModelSpec()}, log=lambda m: None)
+    assert calls == ["time_on_this_host"]
+    for entry in entries.values():
+        assert entry["timed_on"] == socket.gethostname() and isinstance(entry["warnings"], list)
+        assert entry["ms"] > 0 and entry["erfnet_ms"] > 0  # ERFNet timed in the same rounds
+    assert entries[arch_key(ModelSpec())]["speedup_vs_erfnet"] == pytest.approx(1.0)
+    assert cache.measure({arch_key(dg4): dg4}, log=lambda m: None) == entries and calls == ["time_on_this_host"]
+
+
+def test_a_latency_job_asks_for_what_the_sweeps_slurm_jobs_ask_for():
+    from gradgroup.jobs.slurm_call import job_parameters
+
+    launcher = {"partition": "gpu", "account": "lab", "qos": None, "setup": ["module load cuda"], "mem_gb": 8,
+                "timeout_min": 30, "cpus_per_task": 4, "gpus_per_node": 0, "array_parallelism": 256,
+                "signal_delay_s": 90, "additional_parameters": {"signal": "USR1@90"}}
+    params = job_parameters(launcher, cpus=2)
+    assert params == {"slurm_partition": "gpu", "slurm_account": "lab", "slurm_setup": ["module load cuda"],
+                      "mem_gb": 8, "timeout_min": 30, "gpus_per_node": 0, "cpus_per_task": 2,
+                      "name": "gradgroup-call"}  # no requeue notice: a timing job is short and not resumable
+    assert job_parameters(launcher, cpus=None)["cpus_per_task"] == 4

@@ -267,3 +267,26 @@ def test_job_killed_without_a_result_is_recorded_and_the_sweep_waits_for_the_res
     assert re.search(rf"SLURM ended job {job} in state ({state}|GONE)", killed["error"]), killed["error"]
     assert "killed: 0_" in out, out[-3000:]
     assert "1 of 2 jobs did not finish ok" in out, out[-3000:]
+
+
+def test_a_search_on_slurm_times_on_a_compute_node_and_breeds_generations(jobcomp, nodes, data_cache, tmp_path):
+    """The placement search under hydra/launcher=slurm: its latency is timed by a SLURM job on a compute
+    node (jobs/slurm_call.py), ERFNet in the same rounds, with the host and warnings kept; its trials train as
+    arrays of at most one population, so the journal shows two NSGA-II generations."""
+    from gradgroup.search.study import make_sampler, open_study
+
+    sweep = tmp_path / "search"
+    run_cli(["gradgroup.cli.train", "--config-dir", str(SCRIPT.parents[1] / "sweeps"), "--config-name", "search",
+             *SLURM, "hydra.sweeper.n_trials=4", "hydra.sweeper.population=2", "hydra.sweeper.latency.backend=eager",
+             "hydra.sweeper.latency.size=64x32", "hydra.sweeper.latency.rounds=1", "hydra.sweeper.latency.warmup=0",
+             "hydra.sweeper.latency.threads=1", f"hydra.sweep.dir={sweep}"], data_cache, tmp_path, timeout=1500)
+    cache = json.loads((sweep / "search" / "latency_cache.json").read_text())
+    entries = [v for k, v in cache.items() if not k.startswith("_")]
+    compute = set(subprocess.run(["sinfo", "-h", "-N", "-o", "%N"], capture_output=True, text=True).stdout.split())
+    assert entries and all(e["timed_on"] in compute for e in entries), ([e["timed_on"] for e in entries], compute)
+    assert all(isinstance(e["warnings"], list) and e["erfnet_ms"] > 0 for e in entries)
+    assert list((sweep / ".submitit-latency").glob("*/*_log.out"))  # the timing ran as SLURM jobs
+    study = open_study(str(sweep), "search", make_sampler("nsgaii", 0, 2))
+    trained = [t for t in study.get_trials() if t.user_attrs.get("trained")]
+    assert len(trained) == 4
+    assert {0, 1} <= {t.system_attrs.get("NSGAIISampler:generation") for t in trained}

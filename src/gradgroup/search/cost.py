@@ -8,13 +8,20 @@ measure/roofline.py). The cache, `<sweep dir>/search/latency_cache.json`, maps a
 deployed layer plan and decoder: `layers: starred` with `block: d` and three all-D stages are one key) to
 its numbers, under a file lock, so processes sharing a sweep dir time each architecture once. The search
 times a batch's new architectures before it launches the batch's training jobs, never alongside them.
+
+Where the timing runs: in this process, or, given a `runner` (the sweeper's, under `hydra/launcher=slurm`:
+jobs/slurm_call.py), as a job on a compute node, the kind of host the trials train on, not the login node
+the search runs from. Either way each entry names the host that timed it and keeps the measurement's
+warnings (a load average above the core count, a wide spread of rounds), so a number taken on a busy
+host says so.
 """
 from __future__ import annotations
 
 import datetime
 import json
+import socket
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from filelock import FileLock
 
@@ -43,8 +50,10 @@ class LatencyCache:
     """Measured latency per architecture key, in `<sweep_dir>/search/latency_cache.json`."""
 
     def __init__(self, sweep_dir, *, backend: str, size: str, output: str, threads: int | None, rounds: int,
-                 warmup: int):
-        """The settings are `hydra.sweeper.latency`, whose defaults live in the sweeper's config alone."""
+                 warmup: int, runner: Callable | None):
+        """The settings are `hydra.sweeper.latency`, whose defaults live in the sweeper's config alone;
+        `runner(fn, *args)` runs the timing elsewhere and waits for it (module doc; None: in this process)."""
+        self.sweep_dir, self.runner = Path(sweep_dir), runner
         self.dir = Path(sweep_dir) / "search"
         self.path = self.dir / CACHE
         self.settings = {"backend": backend, "size": size_key(*parse_size(size)), "output": output,
@@ -90,9 +99,22 @@ class LatencyCache:
         if not todo:
             return self.entries()
         s = self.settings
-        w, h = parse_size(s["size"])
         log(f"search: timing {len(todo)} new architecture(s) on {s['backend']} @ {s['size']} "
-            f"(no training runs meanwhile)")
+            f"{'as a SLURM job' if self.runner else 'here'} (no training runs meanwhile)")
+        if self.runner is None:
+            self.time_and_store(todo)
+        else:
+            self.runner(time_on_this_host, self.sweep_dir, self.settings, todo)
+        entries = self.entries()
+        timed = entries[next(iter(todo))]  # one measurement: its host and warnings are the batch's
+        for w in timed.get("warnings", []):
+            log(f"search: latency warning on {timed.get('timed_on')}: {w}")
+        return entries
+
+    def time_and_store(self, todo: Mapping[str, ModelSpec]) -> None:
+        """Time `todo` here, with ERFNet in the same rounds, and add them to the cache file."""
+        s = self.settings
+        w, h = parse_size(s["size"])
         # ERFNet is the reference, timed in every batch: its own entry is that row, not a second copy of it.
         ref = arch_key(ModelSpec())
         models = {REFERENCE: ModelSpec().build().eval(),
@@ -104,6 +126,8 @@ class LatencyCache:
         key, rows = s["size"], res["by_backend"][s["backend"]]
         when = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         host = {"peak_gflops": res["roofline"]["peak_gflops"][key], "bandwidth_gbs": res["roofline"]["bandwidth_gbs"][key]}
+        meta = res["_meta"]
+        where = {"timed_on": socket.gethostname(), "warnings": list(meta.get("warnings", []))}
         new = {}
         for k, spec in todo.items():
             name = REFERENCE if k == ref else k
@@ -111,15 +135,13 @@ class LatencyCache:
             new[k] = {"ms": row["ms"][key], "iqr_ms": row["iqr_ms"][key], "speedup_vs_erfnet": row["speedup_vs_erfnet"][key],
                       "roofline_ms": row["roofline_ms"][key], "roofline_fraction": row["roofline_fraction"][key],
                       "erfnet_ms": rows[REFERENCE]["ms"][key], "params": cx["params"], "gmacs_1024x512": cx["gmacs"],
-                      **host, "measured": when}
+                      **host, **where, "measured": when}
         with self.lock:
             data = self.load()
             data.update(new)
             data["_settings"], data["_host"] = self.settings, host
-            meta = res["_meta"]
             data["_meta"] = {k: meta[k] for k in ("cpu", "simd", "cpu_count", "threads", "torch")}
             atomic_write_json(self.path, data)
-        return self.entries()
 
     def write_latency_json(self, out_dir, names: Mapping[str, str]) -> Path:
         """`<out_dir>/latency.json` in gradgroup-bench's shape for the experiments `names` ({name: arch key}),
@@ -146,3 +168,8 @@ class LatencyCache:
                                           "output": s["output"], "size": "WxH", "batch": 1, "statistic": "median",
                                           "rounds": s["rounds"], "source": str(self.path)}})
         return out
+
+
+def time_on_this_host(sweep_dir, settings: Mapping, todo: Mapping[str, ModelSpec]) -> None:
+    """What a latency job runs on its node: time `todo` there into the sweep dir's cache (shared filesystem)."""
+    LatencyCache(sweep_dir, **{k: settings[k] for k in SETTINGS}, runner=None).time_and_store(todo)

@@ -19,6 +19,7 @@ class LatencyConf:
     threads: Optional[int] = 2     # intra-op threads of the timed backend
     rounds: int = 5
     warmup: int = 1
+    where: str = "auto"            # auto: as a SLURM job under hydra/launcher=slurm (a compute node), else here | here | slurm
 
 
 @dataclass

@@ -12,6 +12,7 @@ sweeper is instantiated.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any, List, Optional
@@ -65,6 +66,26 @@ class SearchSweeper(Sweeper):
         self.launcher.launch(batch, initial_job_idx=self.job_idx)
         self.job_idx += len(batch)
 
+    def _latency_runner(self, sweep_dir: Path):
+        """Where the search times latency (hydra.sweeper.latency.where): None for this process, or a runner
+        that times as a SLURM job with the launcher's settings (jobs/slurm_call.py)."""
+        from gradgroup.config.runtime import scheduler_owns_jobs
+
+        where, launcher = self.latency.get("where", "auto"), self.config.hydra.launcher
+        if where not in ("auto", "here", "slurm"):
+            raise ConfigError(f"hydra.sweeper.latency.where={where!r} is unknown; expected auto, here or slurm.")
+        on_slurm = scheduler_owns_jobs(launcher)
+        if where == "slurm" and not on_slurm:
+            raise ConfigError("hydra.sweeper.latency.where=slurm needs hydra/launcher=slurm (the SLURM settings "
+                              "its timing job uses); leave it at auto to time here.")
+        if where == "here" or not on_slurm:
+            return None
+        from gradgroup.jobs.slurm_call import call_as_job
+
+        return functools.partial(call_as_job, folder=sweep_dir / ".submitit-latency",
+                                 launcher=OmegaConf.to_container(launcher, resolve=True),
+                                 cpus=self.latency.get("threads"))
+
     def sweep(self, arguments: List[str]) -> Any:
         from gradgroup.results.sweep_jobs import judge_only
         from gradgroup.search.confirm import CONFIRM_DIR, confirm_jobs
@@ -86,7 +107,8 @@ class SearchSweeper(Sweeper):
         study = open_study(sweep_dir, self.study_name, make_sampler(self.sampler_name, self.seed, self.population))
         if study.trials:  # a resumed search: the sampler's seed moves on, so it does not redraw the first points
             study.sampler = make_sampler(self.sampler_name, self.seed + len(study.trials), self.population)
-        cache = LatencyCache(sweep_dir, **self.latency)
+        cache = LatencyCache(sweep_dir, **{k: v for k, v in self.latency.items() if k != "where"},
+                             runner=self._latency_runner(sweep_dir))
         capped = f" (not {parallel}: at most one population of {self.population})" if batch < parallel else ""
         print(f"search: {self.mode} in {sweep_dir} ({self.space.size} architectures in the space, "
               f"{self.sampler_name}, {batch} trained at a time{capped if self.mode == 'search' else ''})", flush=True)
