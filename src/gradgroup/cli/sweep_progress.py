@@ -49,9 +49,11 @@ class SweepProgress(Callback):
         self.total = count_jobs(config)
         self.parallel = parallel_jobs(config)
         self.start = time.time()
-        jobs = f"{self.total} jobs" if self.total is not None else "jobs"
+        if self.total is None:  # a sweeper that plans its own batches (the search) says how many and how
+            print(f"sweep: -> {self.sweep_dir}", flush=True)
+            return
         at_once = f", {self.parallel} at a time" if self.parallel > 1 else ""
-        print(f"sweep: {jobs}{at_once} -> {self.sweep_dir}", flush=True)
+        print(f"sweep: {self.total} jobs{at_once} -> {self.sweep_dir}", flush=True)
 
     def _runs(self) -> list[dict]:
         try:

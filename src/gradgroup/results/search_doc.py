@@ -104,6 +104,8 @@ USAGE = """## Running a search
   reproduces one; the confirmation's runs are under `confirm/`. wandb groups every run of a search under the
   sweep dir's name.
 - Launchers: `hydra/launcher=joblib`, `submitit_local` or `slurm` (`hydra/launcher=slurm`, docs/cluster.md)
-  as for any sweep; latency is timed in the sweeper's process between batches, never beside a training of
-  the search.
+  as for any sweep; latency is timed between batches, never beside a training of the search: in the
+  sweeper's process, or under `hydra/launcher=slurm` as a SLURM job on a compute node with the launcher's
+  partition and account (`hydra.sweeper.latency.where`: auto, here, slurm); each architecture's entry in
+  `search/latency_cache.json` names the host that timed it and keeps the measurement's warnings.
 """
