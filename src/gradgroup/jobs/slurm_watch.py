@@ -12,7 +12,7 @@ longer knows at all, with no result file, is done in state GONE. Either way the 
 `collect` is the rest of the wait once one job ended that way (hydra_plugins/gradgroup_slurm): every other
 job of the launch is waited for as before, and a job without a result is written down, not raised: its
 record, left `running` by a process that could not write its end, becomes `killed` with SLURM's state and
-node, and the sweep's summary lists it.
+the path of its log (the record names its node already), and the sweep's summary lists it.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The library's launcher waits for its jobs in order and raises at the first one t
 result (SIGKILL after `KillWait`, the OOM killer, a node failure; jobs/slurm_watch.py sees it): the sweep
 stops with a traceback while the rest of the array still runs, and its summary (cli/sweep_callbacks.py)
 never prints. Here that job is written down instead and the wait goes on: its record, still `running`
-because it could not write its end, becomes `killed` with SLURM's state and node (jobs/slurm_watch.py), and
+because it could not write its end, becomes `killed` with SLURM's state and its log (jobs/slurm_watch.py), and
 the sweep ends once every job has, with its summary and exit status 1. A job whose own code raised
 (`hydra.callbacks.sweep.fail_fast=true`) still stops the sweep, as under any launcher.
 
