@@ -113,7 +113,7 @@ class SearchRun:
         self.max_asks = 20 * n_trials + 50
         self.failures = failures or Failures()
         self.owner = Owner(sweep_dir)
-        self.start, self.batch_times = time.time(), []
+        self.start = time.time()
 
     def _set(self, trial_id: int, **attrs) -> None:
         for k, v in attrs.items():
@@ -226,10 +226,8 @@ class SearchRun:
         return keep
 
     def train_batch(self, batch: list[Pending]) -> None:
-        t0 = time.time()
         self.log(f"search: training {', '.join(f'trial {p.number} ({p.point.label})' for p in batch)}")
         self.launch_jobs([[*self.fixed, *p.point.overrides(), f"hydra.sweep.subdir={p.subdir}"] for p in batch])
-        self.batch_times.append((time.time() - t0, len(batch)))
         entries = self.cache.entries()
         for p in batch:
             rec = read_record(self.dir / p.subdir) or {}
@@ -255,9 +253,9 @@ class SearchRun:
         failed = sum(1 for t in trials if t.state == TrialState.FAIL)
         line = (f"search: {done}/{self.n_trials} trials trained ({skipped} over budget, {dups} duplicates, "
                 f"{failed} failed), {duration(time.time() - self.start)} elapsed")
-        if self.batch_times and done < self.n_trials:
-            per_trial = sum(s for s, _ in self.batch_times) / sum(n for _, n in self.batch_times)
-            line += f", ETA {duration(per_trial * (self.n_trials - done))}"
+        mine = len(self.launched())
+        if mine and done < self.n_trials:  # this process's wall time per launched trial, timing included
+            line += f", ETA {duration((time.time() - self.start) / mine * (self.n_trials - done))}"
         self.log(line)
         export_trials(self.study, self.dir)
 
