@@ -87,7 +87,8 @@ USAGE = """## Running a search
   kept, a trial cut off mid-training is trained again in its own run dir, and the search stops at `n_trials`
   trained trials. Several processes may share one dir (the Optuna journal is file-locked, and asking or
   adopting a trial happens under one claim lock): each takes new trials, none is handed out twice, and no
-  process updates a trial another one finished or owns.
+  process updates a trial another one finished or owns (`make test-search-race`: the two-process test 50
+  runs in a row, beside a CPU hog and a study, 2026-12-07 on 2 AVX2 cores: 50 of 50 passed, 2850 s).
 - The space lives in `sweeps/search.yaml` under `hydra.sweeper.space`; every other setting (objectives'
   timing, sampler, population, budget, confirmation, failure cap) and its default in
   `src/hydra_plugins/gradgroup_search/config.py`. Narrow or widen from the command line, e.g.
