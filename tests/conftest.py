@@ -30,6 +30,16 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(SESSION_TMP, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def no_inherited_wandb_service():
+    """A test that starts a wandb run in this process leaves WANDB_SERVICE (the address of this process's
+    wandb service) in os.environ; a job a later test starts would inherit it and share that service, where a
+    SIGKILLed job's stream stays open: its resume then fails with "run ID ... is in use", which a job started
+    from a shell never sees. Each test starts from the environment a user's shell has."""
+    os.environ.pop("WANDB_SERVICE", None)
+    yield
+
+
 @pytest.fixture(scope="session")
 def data_cache(tmp_path_factory):
     """One generated dataset cache for the whole session (the datamodule caches by generator params)."""
