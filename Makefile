@@ -167,7 +167,7 @@ ablation: install ## does gradual grouping help? direct vs gradual DG{2,4,8}*, D
 # 512-image generated test split (sweeps/study_base.yaml); then the report: statistics, plots and
 # gradual_study.md in the study dir (cli/study.py), at the quick preset also published as $(STUDY_DOC).
 # STUDY_PARTS picks parts (default all six, in the order above); RESUME=<study dir> resumes them (finished jobs
-# are skipped), so the study can run across sessions: `make study RESUME=multirun/study/<ts> STUDY_PARTS=...`.
+# are skipped, cut-off ones continue from their last.ckpt), so the study can run across sessions: `make study RESUME=multirun/study/<ts> STUDY_PARTS=...`.
 # STUDY_REPORT=0 skips the report (a part run alone). PRESET=smoke: 2 seeds, 1 epoch, a 16-image test split.
 STUDY_PARTS ?= primary abrupt dense groups explore budget
 STUDY_SMOKE_ARGS := seed=0,1 data.synthetic.num_test=16

@@ -65,3 +65,25 @@ def test_sigkill_then_resume_is_bit_identical(data_cache, tmp_path):
     assert b["miou"] == a["miou"] and b["test_loss"] == a["test_loss"] and b["class_iou"] == a["class_iou"]
     assert _rows(run) == _rows(whole)  # the whole history, every number bit-identical
     assert b["wall_s"] > b["wall_s_before_resume"] > 0, proc.stdout[-1000:]
+
+
+def test_a_resumed_sweep_continues_only_a_cut_off_attempt_of_the_same_job(tmp_path):
+    """`unfinished_checkpoint` (a resumed sweep's choice for a job without an ok record): a killed, stopped
+    or requeued attempt continues from its last.ckpt; a failed one, one without a checkpoint and one whose
+    overrides differ (another job at this number) start afresh, each saying why."""
+    from gradgroup.jobs.lifecycle import unfinished_checkpoint
+    from gradgroup.jobs.record import write_record
+
+    overrides = ["experiment=table3/dg4", "seed=3"]
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    write_record(tmp_path, {"status": "running", "pid": 1, "host": "gone", "overrides": overrides})
+    assert unfinished_checkpoint(tmp_path, overrides) == (None, "no checkpoint from an earlier attempt")
+    last.parent.mkdir()
+    last.write_bytes(b"")
+    for status in ("running", "stopped", "requeued", "killed"):
+        write_record(tmp_path, {"status": status, "overrides": overrides})
+        path, why = unfinished_checkpoint(tmp_path, overrides)
+        assert path == str(last) and f"cut off ({status})" in why, (status, why)
+    assert unfinished_checkpoint(tmp_path, ["experiment=table3/dg4", "seed=4"])[0] is None
+    write_record(tmp_path, {"status": "failed", "error": "NaN", "overrides": overrides})
+    assert unfinished_checkpoint(tmp_path, overrides) == (None, "its earlier attempt ended failed, so it starts afresh")

@@ -3,7 +3,8 @@
 A real joblib sweep (4 jobs, 2 at a time, as every CPU Make target runs them) is killed mid-training with
 SIGKILL or SIGTERM to the launcher: within 30 s no process it started is alive, every job that was
 training says `stopped` (never `ok`), and resuming the sweep finishes every job with one record and one
-clean csv history each. A second writer into a run dir in use is refused, naming the holder's pid.
+clean csv history each, the jobs the kill cut off continuing from their last.ckpt (exact resume; its
+bit-identity: tests/test_resume.py). A second writer into a run dir in use is refused, naming its pid.
 """
 import csv
 import json
@@ -70,6 +71,9 @@ def test_killed_sweep_leaves_no_job_and_resumes_clean(data_cache, tmp_path, sign
         if r["status"] == "stopped":
             assert "launcher" in r["error"] and "is gone" in r["error"], r["error"]
     assert any(r["status"] == "stopped" for r in records.values()), records
+    cut_off = {name for name, r in records.items()
+               if r["status"] == "stopped" and (sweep / name / "checkpoints" / "last.ckpt").is_file()}
+    assert cut_off, records  # both running jobs had a checkpoint when the launcher died
     if signum == signal.SIGTERM:
         return  # the resume is the same either way; once is enough for the test's time
 
@@ -78,6 +82,9 @@ def test_killed_sweep_leaves_no_job_and_resumes_clean(data_cache, tmp_path, sign
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     records = _records(sweep)
     assert len(records) == 4 and all(r["status"] == "ok" for r in records.values()), records
+    for name in cut_off:  # continued from the epoch the kill left, not rerun from the start
+        assert records[name]["resumed_from"].endswith("last.ckpt") and records[name]["resumed_at_epoch"] >= 1, name
+        assert f"{name}: its earlier attempt was cut off (stopped): continuing from" in done.stdout, done.stdout[-3000:]
     for name in records:
         lines = (sweep / name / "csv" / "metrics.csv").read_text().splitlines()
         assert lines.count(lines[0]) == 1, name  # one header: one history, not two interleaved

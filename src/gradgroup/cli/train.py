@@ -3,7 +3,7 @@
 A thin Hydra app around `gradgroup.training.run.train`, which the tests call directly. In a multirun a
 failed job records its error in metrics.json and lets the sweep go on (unless
 `hydra.callbacks.sweep.fail_fast=true`), and the sweep exits 1 if any job failed (cli/sweep_callbacks.py);
-a resumed sweep skips jobs already `ok`. A single run exits non-zero: 2 for a user error (the message
+a resumed sweep skips jobs already `ok` and continues a job an earlier launch cut off from its last.ckpt. A single run exits non-zero: 2 for a user error (the message
 names the key or file), 1 for a crash or a non-finite result, 143 / 130 when stopped by SIGTERM / SIGINT.
 Under `trainer=ddp` inside a sweep, this job's ranks > 0 are started as a single run of this job.
 """
@@ -27,7 +27,7 @@ from omegaconf import DictConfig, read_write
 
 from ..common.records import is_ok, read_record
 from ..config.compose import CONF_SOURCE, register_resolvers
-from ..config.runtime import hydra_runtime, is_multirun as _is_multirun
+from ..config.runtime import hydra_runtime, is_multirun as _is_multirun, job_overrides
 from ..errors import GradgroupError, require_extra
 from . import quiet, sweep_callbacks
 from .report import fail
@@ -48,22 +48,27 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
     from ..jobs import slurm  # (same reason: training/ imports torch)
     from ..jobs.launcher_watch import stop_with_launcher
-    from ..training.run import train
+    from ..jobs.lifecycle import unfinished_checkpoint
+    from ..training.run import resumes_mid_run, train
     from ..training.wandb_media import remove_wandb_temp_dirs
 
     quiet.install()  # here, in the job's own process (joblib/submitit workers too), after Lightning's import
     run_dir = Path(hydra_runtime().runtime.output_dir)
     _absolute_data_paths(cfg)
+    continue_from = None
     if _is_multirun() and sweep_callbacks.setting("resume"):
         done = read_record(run_dir)
         if done and is_ok(done):
             print(f"skip {run_dir.name}: already ok (mIoU {done.get('miou')}) in a resumed sweep", flush=True)
             return done.get("miou")
-    ddp_in_sweep = _is_multirun() and _ddp_ranks_run_this_job_only(cfg, run_dir)
+        if done and not cfg.ckpt_path and resumes_mid_run(cfg):
+            continue_from, why = unfinished_checkpoint(run_dir, job_overrides())
+            print(f"{run_dir.name}: {why}", flush=True)
+    ddp_in_sweep = _is_multirun() and _ddp_ranks_run_this_job_only(cfg, run_dir, continue_from)
     try:
         with stop_with_launcher(sweep_callbacks.launcher_pid(), [remove_wandb_temp_dirs]), \
                 _fresh_ddp_environment(ddp_in_sweep):
-            record = train(cfg, run_dir)
+            record = train(cfg, run_dir, continue_from)
     except GradgroupError as err:
         if _is_multirun() and sweep_callbacks.setting("fail_fast"):
             raise  # stops the sweep: the launcher does not start further jobs
@@ -101,9 +106,10 @@ def _drop_frames(err: BaseException) -> None:
     gc.collect()
 
 
-def _ddp_ranks_run_this_job_only(cfg: DictConfig, run_dir: Path) -> None:
+def _ddp_ranks_run_this_job_only(cfg: DictConfig, run_dir: Path, continue_from: str | None) -> bool:
     """Lightning starts DDP ranks > 0 by rerunning this command (sys.argv, plus hydra.run.dir=<run dir>):
-    inside a sweep that would be the whole sweep again. Rewrite both to a single run of this job."""
+    inside a sweep that would be the whole sweep again. Rewrite both to a single run of this job (from
+    `continue_from` too, where rank 0 continues a cut-off attempt: every rank resumes from one checkpoint)."""
     strategy = str(cfg.trainer.get("strategy", ""))
     if "ddp" not in strategy or "spawn" in strategy or "fork" in strategy:
         return False
@@ -114,7 +120,8 @@ def _ddp_ranks_run_this_job_only(cfg: DictConfig, run_dir: Path) -> None:
             keep += [a, args[i + 1]]
         elif a.startswith(("--config-dir=", "--config-name=", "--config-path=")):
             keep.append(a)
-    sys.argv = [sys.argv[0], *keep, *hc.overrides.task, "hydra.mode=RUN"]
+    resume = [f"ckpt_path='{continue_from.replace(chr(39), chr(92) + chr(39))}'"] if continue_from else []
+    sys.argv = [sys.argv[0], *keep, *hc.overrides.task, *resume, "hydra.mode=RUN"]
     with read_write(hc.run):  # what Lightning appends as hydra.run.dir for the ranks it starts
         hc.run.dir = str(run_dir)
     return True

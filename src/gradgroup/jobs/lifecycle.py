@@ -14,6 +14,10 @@ learning's preparation of an in-place resume that the caller hands in (`prepare`
 an earlier process left is tidied under the lock: temp files of writes a kill interrupted
 (`.last.ckpt.tmpNNNN`) are deleted, and a run started afresh in a used dir moves the earlier attempt's
 `checkpoints/` to `checkpoints.previous/`, so no stale best.ckpt sits beside the new run's.
+
+`unfinished_checkpoint` says where a resumed sweep continues a job that an earlier launch cut off (killed,
+stopped, requeued and never rerun): from its last.ckpt, by exact resume (training/resume.py), so a study
+or table resumed in a later session loses at most the epoch in progress, not the whole job.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from .ranks import is_rank_zero
 from .record import Heartbeat, base_record
 from .signals import STOP_SIGNALS, Stopped, as_stopped, stop_on_signals
 
+CUT_OFF = (Status.RUNNING, Status.STOPPED, Status.REQUEUED, Status.KILLED)  # a "running" one's process died
 LOCK = ".run.lock"  # held by the one process writing a run dir (released by the OS if it dies)
 PREVIOUS = "checkpoints.previous"  # an earlier attempt's checkpoints, kept when a run starts afresh in its dir
 
@@ -52,6 +57,23 @@ def lock_run_dir(run_dir: Path) -> FileLock:
                              f"process writes a run dir at a time: wait for it to end, or stop it (kill {pid}), "
                              "then run again.") from None
     return lock
+
+
+def unfinished_checkpoint(run_dir: Path, overrides: list[str]) -> tuple[str | None, str]:
+    """The checkpoint a resumed sweep continues this job from, and why (None: the job starts afresh).
+
+    Its last.ckpt, when the record says an earlier attempt was cut off (`CUT_OFF`; a `failed` one starts
+    afresh, its failure may lie in that state) and names the same overrides (a sweep relaunched with other
+    values at this job number is another job). A process still writing the run dir is refused by its lock."""
+    last = Path(run_dir) / "checkpoints" / "last.ckpt"
+    record = read_record(run_dir)
+    if record is None or not last.is_file():
+        return None, "no checkpoint from an earlier attempt"
+    if record["status"] not in CUT_OFF:
+        return None, f"its earlier attempt ended {record['status']}, so it starts afresh"
+    if list(record.get("overrides") or []) != list(overrides):
+        return None, "its earlier attempt had other overrides, so it starts afresh"
+    return str(last), f"its earlier attempt was cut off ({record['status']}): continuing from {last}"
 
 
 class RunLifecycle:

@@ -23,7 +23,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..config.build import build
-from ..common.wandb_names import run_id, run_name, sweep_group
+from ..common.wandb_names import RECORDED, run_id, run_name, sweep_group
 from ..config.checks import check_gradual_grouping, check_run_settings, check_wandb_settings
 from ..config.runtime import job_overrides, multirun_runtime, sweep_dir, varying_keys
 from ..data.class_weights import loss_class_weights
@@ -38,7 +38,7 @@ from .console import JobConsole, model_line, result_line
 from .distributed import resolve_sync_batchnorm
 from .fitter import Fitter, scored_split, test_and_summarise
 from .resume import prepare_history
-from .wandb_run import RECORDED, finish_wandb, start_wandb_run
+from .wandb_run import finish_wandb, start_wandb_run
 
 
 def describe(cfg: DictConfig) -> dict:
@@ -52,12 +52,20 @@ def describe(cfg: DictConfig) -> dict:
             "overrides": job_overrides()}  # what makes the job one row of a table (results/table.py)
 
 
-def train(cfg: DictConfig, run_dir: str | Path) -> dict:
-    """Run one experiment end to end and return its metrics record (also written to metrics.json)."""
+def resumes_mid_run(cfg: DictConfig) -> bool:
+    """Whether the job's procedure resumes from a mid-run last.ckpt (the two-phase one only phase-wise)."""
+    return "phase1_epochs" not in cfg.procedure
+
+
+def train(cfg: DictConfig, run_dir: str | Path, continue_from: str | None = None) -> dict:
+    """Run one experiment end to end and return its metrics record (also written to metrics.json).
+
+    `continue_from`: the last.ckpt of an attempt an earlier sweep launch cut off (cli/train.py, in a resumed
+    sweep; jobs/lifecycle.py `unfinished_checkpoint`)."""
     run_dir = Path(run_dir)
     # A SLURM job that requeued itself (jobs/slurm.py) resumes from its run dir's last.ckpt.
-    resumable = "phase1_epochs" not in cfg.procedure  # the two-phase procedure resumes only phase-wise
-    ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable=resumable)
+    resumable = resumes_mid_run(cfg)
+    ckpt_path = cfg.ckpt_path or requeued_checkpoint(run_dir, resumable=resumable) or continue_from
     console = JobConsole(job_prefix(cfg), stream=None if is_rank_zero() else io.StringIO())  # DDP: rank 0 prints
     record: dict = {}
     wandb_id = wandb_identity(cfg, run_dir)  # rejects a bad logger.wandb setting before the job starts
