@@ -113,6 +113,17 @@ def summary_target(records: list[dict], sweep_dir, mode: str | None = None, proj
             "entity": entity or used("entity", from_env("entity")), "group": used("group", sweep_group(sweep_dir)[0])}
 
 
+RECORDED = ("id", "project", "entity", "group", "name")  # the record's `wandb` field: how to find the run
+INIT = RECORDED + ("job_type", "tags", "mode", "notes", "save_code", "dir")  # what wandb.init is given
+
+
+def init_args(identity: dict) -> dict:
+    """`wandb.init`'s arguments for a job's run (its `INIT` keys; absent ones None, wandb's default), resuming
+    it under its id if it exists: every attempt of the job, and every later command that adds to its run
+    (results/wandb_jobs.py), continues the one run."""
+    return {**{k: identity.get(k) for k in INIT}, "resume": "allow"}
+
+
 def wandb_of(record: dict) -> dict | None:
     """The record's `wandb` field when it names a run (an id), else None (the job ran without wandb)."""
     wb = record.get("wandb")

@@ -15,12 +15,12 @@ from pathlib import Path
 import wandb
 
 from ..common.records import is_ok
-from ..common.wandb_names import record_summary, wandb_of
+from ..common.wandb_names import init_args, record_summary, wandb_of
 
 
 def _resume(wb: dict, run_dir: Path, mode: str):
-    return wandb.init(id=wb["id"], project=wb.get("project"), entity=wb.get("entity"), group=wb.get("group"),
-                      name=wb.get("name"), mode=mode, dir=str(run_dir), resume="allow")
+    """The job's run, continued (`wb`: the record's `wandb` field), its files under the job's run dir."""
+    return wandb.init(**init_args({**wb, "mode": mode, "dir": str(run_dir)}))
 
 
 def _finish(run, record: dict) -> None:

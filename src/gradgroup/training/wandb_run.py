@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..jobs.ranks import is_rank_zero
 from ..common.records import Status, is_ok
-from ..common.wandb_names import record_summary
+from ..common.wandb_names import init_args, record_summary
 
 
 def _lazy(name: str):
@@ -41,20 +41,16 @@ wandb = _lazy("wandb")
 _STARTED: list = []  # a run was started (or reused) in this process: finish_wandb has something to close
 
 
-RECORDED = ("id", "project", "entity", "group", "name")  # the record's `wandb` field: how to find the run
-INIT = RECORDED + ("job_type", "tags", "mode", "notes", "save_code", "dir")  # what wandb.init is given
-
-
 def start_wandb_run(identity: dict, config: dict):
     """This process's wandb run (started with `wandb.init` unless one is active); None off rank 0.
 
-    `identity`: the INIT keys (training/run.py `wandb_identity`); the run resumes under its id if it exists."""
+    `identity`: common/wandb_names.py's INIT keys (training/run.py `wandb_identity`)."""
     if not is_rank_zero():
         return None
     _STARTED.append(True)
     if wandb.run is not None:
         return wandb.run
-    run = wandb.init(**{k: identity.get(k) for k in INIT}, resume="allow", config=config)
+    run = wandb.init(**init_args(identity), config=config)
     # the x-axis Lightning's WandbLogger defines for a run it starts itself
     run.define_metric("trainer/global_step")
     run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
