@@ -95,6 +95,7 @@ def test_study_cli_writes_tables_plots_and_the_page(study, tmp_path, capsys):
     assert "exact sign-flip p = 0.0312, n = 6 paired seeds, gradual ahead in 6/6: **better**." in text
     assert "Only 6 of the plan's 16 pairs have finished" in text
     assert "gradual − abrupt at G = 4, 4 epochs:" in text and "Holm-adjusted p = " in text
+    assert text.count("Only 6 of the plan's 16 pairs have finished") == 2  # the secondary's interim verdict too
     assert "gradual − direct_matched at G = 2: not run yet" in text
     assert "- direct − direct_matched at G = 4, 4 epochs:" in text.split("## Exploratory")[1].split("##")[0]
     assert "the `test` split of 512 images" in text and "- ran on a smaller host" in text

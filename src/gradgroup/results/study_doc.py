@@ -64,10 +64,14 @@ def verdict(c: dict) -> str:
 
 
 def _planned(question, comps: list[dict], role: str) -> str:
+    """A planned comparison's verdict; one with fewer pairs than the plan's says it is not the verdict yet
+    (the plan reads each once all its pairs exist, and never stops early on what it sees)."""
     found = [c for c in comps if c.get("role") == role and (c["arm"], c["baseline"], c["groups"]) == tuple(question)]
-    if found:
-        return verdict(found[0])
-    return f"{question.text()}: not run yet (its part of `make study` has not finished)."
+    if not found:
+        return f"{question.text()}: not run yet (its part of `make study` has not finished)."
+    n = found[0]["n"]
+    return verdict(found[0]) + (f" Only {n} of the plan's {PLANNED_SEEDS} pairs have finished: this is not the "
+                                "plan's verdict yet." if n < PLANNED_SEEDS else "")
 
 
 def design_lines(by_cell: dict) -> list[str]:
@@ -92,8 +96,6 @@ def study_markdown(runs: list[dict], comps: list[dict], study_dir, *, command: s
     starts = [t["start"] for t in times if t["start"] is not None]
     ends = [t["end"] for t in times if t["end"] is not None]
     total = max(ends) - min(starts) if starts and ends else None
-    primary = [c for c in comps if c.get("role") == PRIMARY_ROLE]
-    n_primary = primary[0]["n"] if primary else 0
     explore = [c for c in comps if c.get("role") == EXPLORATORY_ROLE]
     splits = sorted({(r.get("test_split") or "val", r.get("test_images")) for r in runs if is_ok(r)},
                     key=lambda s: (str(s[0]), s[1] or 0))
@@ -111,9 +113,7 @@ def study_markdown(runs: list[dict], comps: list[dict], study_dir, *, command: s
         f"scale (the init confound's fix; the plan argues the choice). A verdict is better/worse at p < {ALPHA}, "
         f"else 'no effect larger than X' when the interval lies within ±{SESOI} mIoU, else inconclusive.", "",
         "## Primary", "",
-        f"- {_planned(PRIMARY, comps, PRIMARY_ROLE)}",
-        *([f"- Only {n_primary} of the plan's {PLANNED_SEEDS} pairs have finished: this is not the plan's verdict "
-           "yet."] if primary and n_primary < PLANNED_SEEDS else []), "",
+        f"- {_planned(PRIMARY, comps, PRIMARY_ROLE)}", "",
         "## Secondary (Holm over these three alone)", "",
         *(f"- {_planned(q, comps, SECONDARY_ROLE)}" for q in SECONDARY), "",
         "## Exploratory (unadjusted; a hint, not a finding)", "",
