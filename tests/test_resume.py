@@ -87,3 +87,15 @@ def test_a_resumed_sweep_continues_only_a_cut_off_attempt_of_the_same_job(tmp_pa
     assert unfinished_checkpoint(tmp_path, ["experiment=table3/dg4", "seed=4"])[0] is None
     write_record(tmp_path, {"status": "failed", "error": "NaN", "overrides": overrides})
     assert unfinished_checkpoint(tmp_path, overrides) == (None, "its earlier attempt ended failed, so it starts afresh")
+
+
+def test_the_checkpoint_handed_to_ddp_ranks_reads_back_as_the_same_path():
+    """DDP ranks > 0 of a continued sweep job get `ckpt_path=...` on their command line (cli/train.py): any
+    path (spaces, `=`, `,`, a quote) must parse back to itself, or those ranks would resume from elsewhere."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from gradgroup.cli.train import quoted_override
+
+    path = "/tmp/a b/it's/x=y,z/last.ckpt"
+    (override,) = OverridesParser.create().parse_overrides([quoted_override("ckpt_path", path)])
+    assert override.key_or_group == "ckpt_path" and override.value() == path

@@ -106,6 +106,11 @@ def _drop_frames(err: BaseException) -> None:
     gc.collect()
 
 
+def quoted_override(key: str, value: str) -> str:
+    """`key='value'` as Hydra's override grammar reads back exactly `value` (spaces, `=`, `,` and quotes too)."""
+    return f"{key}='" + value.replace("'", "\\'") + "'"
+
+
 def _ddp_ranks_run_this_job_only(cfg: DictConfig, run_dir: Path, continue_from: str | None) -> bool:
     """Lightning starts DDP ranks > 0 by rerunning this command (sys.argv, plus hydra.run.dir=<run dir>):
     inside a sweep that would be the whole sweep again. Rewrite both to a single run of this job (from
@@ -120,7 +125,7 @@ def _ddp_ranks_run_this_job_only(cfg: DictConfig, run_dir: Path, continue_from: 
             keep += [a, args[i + 1]]
         elif a.startswith(("--config-dir=", "--config-name=", "--config-path=")):
             keep.append(a)
-    resume = [f"ckpt_path='{continue_from.replace(chr(39), chr(92) + chr(39))}'"] if continue_from else []
+    resume = [quoted_override("ckpt_path", continue_from)] if continue_from else []
     sys.argv = [sys.argv[0], *keep, *hc.overrides.task, *resume, "hydra.mode=RUN"]
     with read_write(hc.run):  # what Lightning appends as hydra.run.dir for the ranks it starts
         hc.run.dir = str(run_dir)
