@@ -7,8 +7,8 @@ on_multirun_end; beside the progress lines of cli/sweep_progress.py). Its settin
   `hydra.sweep.dir=<dir> hydra.callbacks.sweep.resume=true` with the same overrides): jobs whose run dir
   already holds an `ok` record skip themselves (cli/train.py), a job an earlier launch cut off (killed,
   stopped, requeued) continues from its last.ckpt by exact resume, the others (failed, not started) run
-  again from their start. Without it, a sweep
-  dir that already holds records is refused, so two launches never share one (8 jobs, 4 records).
+  again from their start. Without it, a sweep dir that already holds records is refused, so two launches
+  never share one (8 jobs, 4 records).
 - `fail_fast` (false): the first failing job stops the sweep. A failed job re-raises its error, and the
   sweeper's batches shrink to one job (to `n_jobs` under joblib), so the sweeper stops after the batch
   holding the failure instead of after all jobs.

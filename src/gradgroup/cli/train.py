@@ -3,8 +3,9 @@
 A thin Hydra app around `gradgroup.training.run.train`, which the tests call directly. In a multirun a
 failed job records its error in metrics.json and lets the sweep go on (unless
 `hydra.callbacks.sweep.fail_fast=true`), and the sweep exits 1 if any job failed (cli/sweep_callbacks.py);
-a resumed sweep skips jobs already `ok` and continues a job an earlier launch cut off from its last.ckpt. A single run exits non-zero: 2 for a user error (the message
-names the key or file), 1 for a crash or a non-finite result, 143 / 130 when stopped by SIGTERM / SIGINT.
+a resumed sweep skips jobs already `ok` and continues a job an earlier launch cut off from its last.ckpt.
+A single run exits non-zero: 2 for a user error (the message names the key or file), 1 for a crash or a
+non-finite result, 143 / 130 when stopped by SIGTERM / SIGINT.
 Under `trainer=ddp` inside a sweep, this job's ranks > 0 are started as a single run of this job.
 """
 from __future__ import annotations

@@ -105,7 +105,8 @@ def written_down(job, sweep_dir: Path):
     state = job.state
     why = (f"SLURM ended job {job.job_id} in state {state} before it wrote its end (SIGKILL after KillWait, "
            "the OOM killer, a node failure; its log: " + str(job.paths.stderr) + "); resume the sweep with "
-           "RESUME=<sweep dir> (hydra.callbacks.sweep.resume=true) to run it again (from its last.ckpt, where it wrote one)")
+           "RESUME=<sweep dir> (hydra.callbacks.sweep.resume=true) to run it again (from its last.ckpt, where "
+           "it wrote one)")
     for path in sorted(sweep_dir.glob(f"*/{RECORD}")):
         try:
             record = read_record_file(path)
