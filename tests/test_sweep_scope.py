@@ -42,3 +42,20 @@ def test_the_search_answers_for_its_trials_and_the_confirmation_for_its_runs(sea
     assert [p.split("/")[-3:-1] for p in _bad(search_dir)] == [[CONFIRM_DIR, "s4-d_s8a-d_s8b-d_erfnet_seed1"]]
     judge_only(None)
     assert len(in_scope(load_runs([search_dir]), search_dir)) == 3
+
+
+def test_a_resumed_sweeps_progress_does_not_count_an_earlier_launchs_stopped_job_as_finished(tmp_path, monkeypatch):
+    """`make table3 RESUME=...` after a kill printed "2/8 jobs finished, 1 failed" while the stopped job was
+    about to continue: a failed/stopped record older than this launch is work left, an ok one is done."""
+    from gradgroup.cli.sweep_progress import SweepProgress
+
+    monkeypatch.delenv(SCOPE_ENV, raising=False)
+    progress = SweepProgress()
+    progress.sweep_dir, progress.total, progress.start = tmp_path, 4, 1000.0
+    for name, status, started in (("0_a", "ok", 10.0), ("1_b", "stopped", 20.0), ("2_c", "failed", 1001.0),
+                                  ("3_d", "stopped", 1002.0)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps({"status": status, "experiment": "x", "seed": 0,
+                                                                  "started": started, "wall_s": 5.0,
+                                                                  "miou": 20.0 if status == "ok" else None}))
+    assert [progress._finished(r) for r in progress._runs()] == [True, False, True, True]

@@ -65,7 +65,7 @@ class SweepProgress(Callback):
         if self.sweep_dir is None:  # a single run (no multirun start): nothing to count
             return
         runs = self._runs()
-        done = [r for r in runs if r.get("status") in (Status.OK, Status.FAILED, Status.STOPPED)]
+        done = [r for r in runs if self._finished(r)]
         failed = sum(1 for r in done if not is_ok(r))
         total = self.total if self.total is not None else len(runs)
         line = f"sweep: {len(done)}/{total} jobs finished, {failed} failed"
@@ -74,6 +74,15 @@ class SweepProgress(Callback):
         if times and left > 0:  # the mean finished job's time, for the jobs left, `parallel` at a time
             line += f", ETA {duration(sum(times) / len(times) * left / self.parallel)}"
         print(f"{line} ({duration(time.time() - self.start)} elapsed)", flush=True)
+
+    def _finished(self, run: dict) -> bool:
+        """Done for this launch: ok (whenever), or failed/stopped in this launch. In a resumed sweep a job's
+        failed or stopped record from an earlier launch is waiting to run again, not a finished job."""
+        if is_ok(run):
+            return True
+        started = run.get("started")
+        return (run.get("status") in (Status.FAILED, Status.STOPPED)
+                and not (isinstance(started, (int, float)) and started < self.start))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         runs = self._runs()
