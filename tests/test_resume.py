@@ -94,7 +94,7 @@ def test_the_checkpoint_handed_to_ddp_ranks_reads_back_as_the_same_path():
     path (spaces, `=`, `,`, a quote) must parse back to itself, or those ranks would resume from elsewhere."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from gradgroup.cli.train import quoted_override
+    from gradgroup.config.runtime import quoted_override
 
     path = "/tmp/a b/it's/x=y,z/last.ckpt"
     (override,) = OverridesParser.create().parse_overrides([quoted_override("ckpt_path", path)])

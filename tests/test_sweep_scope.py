@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from gradgroup.results.sweep_jobs import SCOPE_ENV, in_scope, judge_only
+from gradgroup.results.sweep_jobs import SCOPE_ENV, finished_in_launch, in_scope, judge_only
 from gradgroup.results.records import is_ok, load_runs
 from gradgroup.search.confirm import CONFIRM_DIR
 from gradgroup.search.runner import TRIAL_GLOB
@@ -47,15 +47,12 @@ def test_the_search_answers_for_its_trials_and_the_confirmation_for_its_runs(sea
 def test_a_resumed_sweeps_progress_does_not_count_an_earlier_launchs_stopped_job_as_finished(tmp_path, monkeypatch):
     """`make table3 RESUME=...` after a kill printed "2/8 jobs finished, 1 failed" while the stopped job was
     about to continue: a failed/stopped record older than this launch is work left, an ok one is done."""
-    from gradgroup.cli.sweep_progress import SweepProgress
-
     monkeypatch.delenv(SCOPE_ENV, raising=False)
-    progress = SweepProgress()
-    progress.sweep_dir, progress.total, progress.start = tmp_path, 4, 1000.0
     for name, status, started in (("0_a", "ok", 10.0), ("1_b", "stopped", 20.0), ("2_c", "failed", 1001.0),
                                   ("3_d", "stopped", 1002.0)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.json").write_text(json.dumps({"status": status, "experiment": "x", "seed": 0,
                                                                   "started": started, "wall_s": 5.0,
                                                                   "miou": 20.0 if status == "ok" else None}))
-    assert [progress._finished(r) for r in progress._runs()] == [True, False, True, True]
+    runs = in_scope(load_runs([tmp_path]), tmp_path)
+    assert [finished_in_launch(r, 1000.0) for r in runs] == [True, False, True, True]

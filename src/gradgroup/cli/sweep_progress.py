@@ -23,8 +23,8 @@ from omegaconf import DictConfig, OmegaConf
 from ..common.duration import duration
 from ..errors import GradgroupError
 from ..results.records import load_runs
-from ..results.sweep_jobs import count_jobs, in_scope
-from ..common.records import Status, is_ok
+from ..results.sweep_jobs import count_jobs, finished_in_launch, in_scope
+from ..common.records import is_ok
 
 def parallel_jobs(config: DictConfig) -> int:
     """Jobs running at once: joblib's n_jobs, submitit's array_parallelism, else 1."""
@@ -65,7 +65,7 @@ class SweepProgress(Callback):
         if self.sweep_dir is None:  # a single run (no multirun start): nothing to count
             return
         runs = self._runs()
-        done = [r for r in runs if self._finished(r)]
+        done = [r for r in runs if finished_in_launch(r, self.start)]
         failed = sum(1 for r in done if not is_ok(r))
         total = self.total if self.total is not None else len(runs)
         line = f"sweep: {len(done)}/{total} jobs finished, {failed} failed"
@@ -74,15 +74,6 @@ class SweepProgress(Callback):
         if times and left > 0:  # the mean finished job's time, for the jobs left, `parallel` at a time
             line += f", ETA {duration(sum(times) / len(times) * left / self.parallel)}"
         print(f"{line} ({duration(time.time() - self.start)} elapsed)", flush=True)
-
-    def _finished(self, run: dict) -> bool:
-        """Done for this launch: ok (whenever), or failed/stopped in this launch. In a resumed sweep a job's
-        failed or stopped record from an earlier launch is waiting to run again, not a finished job."""
-        if is_ok(run):
-            return True
-        started = run.get("started")
-        return (run.get("status") in (Status.FAILED, Status.STOPPED)
-                and not (isinstance(started, (int, float)) and started < self.start))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         runs = self._runs()

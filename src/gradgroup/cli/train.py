@@ -28,7 +28,7 @@ from omegaconf import DictConfig, read_write
 
 from ..common.records import is_ok, read_record
 from ..config.compose import CONF_SOURCE, register_resolvers
-from ..config.runtime import hydra_runtime, is_multirun as _is_multirun, job_overrides
+from ..config.runtime import hydra_runtime, is_multirun as _is_multirun, job_overrides, quoted_override
 from ..errors import GradgroupError, require_extra
 from . import quiet, sweep_callbacks
 from .report import fail
@@ -105,11 +105,6 @@ def _drop_frames(err: BaseException) -> None:
         err.__traceback__ = None
         err = err.__context__
     gc.collect()
-
-
-def quoted_override(key: str, value: str) -> str:
-    """`key='value'` as Hydra's override grammar reads back exactly `value` (spaces, `=`, `,` and quotes too)."""
-    return f"{key}='" + value.replace("'", "\\'") + "'"
 
 
 def _ddp_ranks_run_this_job_only(cfg: DictConfig, run_dir: Path, continue_from: str | None) -> bool:

@@ -1,5 +1,6 @@
 """What Hydra knows about the running job: whether it is one job of a multirun, its number and overrides,
-the sweep dir, and its sweep callback settings. The one place that probes `HydraConfig`.
+the sweep dir, and its sweep callback settings. The one place that probes `HydraConfig` (and the one
+that writes an override for Hydra to read back).
 
 Every function answers as for a single run outside Hydra when there is no Hydra runtime (`train(cfg)`
 called by a test or a notebook), or when the config was composed by `compose_config` (mode None).
@@ -36,6 +37,11 @@ def job_overrides() -> list[str]:
     """The job's command-line overrides (a sweep's swept values included); [] outside Hydra."""
     hc = hydra_runtime()
     return [] if hc is None else [str(o) for o in hc.overrides.task]
+
+
+def quoted_override(key: str, value: str) -> str:
+    """`key='value'` as Hydra's override grammar reads back exactly `value` (spaces, `=`, `,` and quotes too)."""
+    return f"{key}='" + value.replace("'", "\\'") + "'"
 
 
 def sweep_dir() -> Path | None:

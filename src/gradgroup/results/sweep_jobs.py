@@ -16,7 +16,7 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from ..common.records import Status
+from ..common.records import Status, is_ok
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
@@ -88,3 +88,14 @@ def in_scope(runs: list[dict], sweep_dir) -> list[dict]:
     if not pattern:
         return runs
     return [r for r in runs if fnmatch(Path(r["_path"]).parent.relative_to(sweep_dir).as_posix(), pattern)]
+
+
+def finished_in_launch(run: dict, launch_start: float) -> bool:
+    """Done for the launch that started at `launch_start` (epoch seconds): ok (whenever), or failed/stopped
+    in this launch. In a resumed sweep a job's failed or stopped record from an earlier launch is waiting to
+    run again (cli/train.py reruns or continues it), not a finished job."""
+    if is_ok(run):
+        return True
+    started = run.get("started")
+    return (run.get("status") in (Status.FAILED, Status.STOPPED)
+            and not (isinstance(started, (int, float)) and started < launch_start))
