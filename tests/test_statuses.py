@@ -141,20 +141,23 @@ def _sweep(sweep_dir, data_cache, cwd, *extra):
 def test_sweep_exit_status_resume_and_fail_fast(data_cache, tmp_path):
     sweep = tmp_path / "sweep"
     first = _sweep(sweep, data_cache, tmp_path)  # job 0: groups=3 fails; job 1: groups=4 trains
-    assert first.returncode == 1 and "1 of 2 jobs did not finish ok" in first.stdout, first.stderr[-2000:]
+    assert first.returncode == 1 and "1 of 2 jobs did not finish ok" in first.stdout, (first.stdout[-2000:],
+                                                                                      first.stderr[-2000:])
     ok_dir = next(p.parent for p in sweep.rglob("metrics.json") if record(p.parent)["status"] == "ok")
     stamp = (ok_dir / "metrics.json").stat().st_mtime_ns
 
     again = _sweep(sweep, data_cache, tmp_path)  # same dir, no resume: refused, nothing overwritten
-    assert again.returncode != 0 and "resume=true" in again.stdout + again.stderr
+    assert again.returncode != 0 and "resume=true" in again.stdout + again.stderr, again.stdout[-2000:]
     resumed = _sweep(sweep, data_cache, tmp_path, "hydra.callbacks.sweep.resume=true",
                      "hydra.callbacks.sweep.allow_failed=true")
-    assert resumed.returncode == 0 and f"skip {ok_dir.name}: already ok" in resumed.stdout, resumed.stderr[-2000:]
-    assert (ok_dir / "metrics.json").stat().st_mtime_ns == stamp  # the ok job did not run again
+    assert resumed.returncode == 0 and f"skip {ok_dir.name}: already ok" in resumed.stdout, (resumed.stdout[-2000:],
+                                                                                               resumed.stderr[-2000:])
+    assert (ok_dir / "metrics.json").stat().st_mtime_ns == stamp, resumed.stdout[-2000:]  # the ok job did not rerun
 
     fast = _sweep(tmp_path / "fast", data_cache, tmp_path, "hydra.callbacks.sweep.fail_fast=true")
-    assert fast.returncode != 0
-    assert [record(p.parent)["status"] for p in (tmp_path / "fast").rglob("metrics.json")] == ["failed"]
+    assert fast.returncode != 0, fast.stdout[-2000:]
+    statuses = [record(p.parent)["status"] for p in (tmp_path / "fast").rglob("metrics.json")]
+    assert statuses == ["failed"], (statuses, fast.stdout[-2000:], fast.stderr[-2000:])
 
 
 def test_a_stop_keeps_its_reason_whichever_exception_ends_the_run():
