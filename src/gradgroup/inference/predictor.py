@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from ..common.run_files import converted_checkpoint, last_checkpoint
 from ..errors import ConfigError
 from ..models import ModelSpec
 from ..models.weights_file import load_weights_file, network_state
@@ -65,7 +66,7 @@ def deployable_from_run(run_dir: Path, spec: ModelSpec) -> tuple[torch.nn.Module
     """The deployable network of a run (`spec`: its model recipe) with the run's trained weights, in eval
     mode, and the file they came from: checkpoints/converted.pt, else checkpoints/last.ckpt (not for a
     gradual model, whose deployable form only the conversion makes)."""
-    converted, last = run_dir / "checkpoints" / "converted.pt", run_dir / "checkpoints" / "last.ckpt"
+    converted, last = converted_checkpoint(run_dir), last_checkpoint(run_dir)
     model = spec.deployable().build()
     if converted.is_file():
         blob = load_weights_file(converted, "RUN_DIR", "the converted.pt a finished gradual run writes")

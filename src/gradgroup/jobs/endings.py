@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..common.atomic import DiskFull
 from ..common.records import read_record
+from ..common.run_files import last_checkpoint
 from .signals import Stopped
 
 
@@ -59,7 +60,7 @@ def end_line(record: dict, err: BaseException, run_dir: Path, log: Path | None =
         if type(err) is not Stopped:  # a kind that says itself what happens next (slurm.Requeued)
             return f"{err} ({done} finished epochs)"
         line = f"stopped by {err.signal_name} after {done} finished epochs" + (f" ({err.reason})" if err.reason else "")
-        last = run_dir / "checkpoints" / "last.ckpt"
+        last = last_checkpoint(run_dir)
         if last.is_file():
             line += f"; resume with ckpt_path={last}"
     else:

@@ -32,6 +32,7 @@ from filelock import FileLock, Timeout
 
 from ..common.atomic import remove_partial_writes
 from ..common.records import Status, read_record, write_record
+from ..common.run_files import checkpoints_dir, last_checkpoint
 from ..errors import GradgroupError
 from . import slurm
 from .ranks import is_rank_zero
@@ -65,7 +66,7 @@ def unfinished_checkpoint(run_dir: Path, overrides: list[str]) -> tuple[str | No
     Its last.ckpt, when the record says an earlier attempt was cut off (`CUT_OFF`; a `failed` one starts
     afresh, its failure may lie in that state) and names the same overrides (a sweep relaunched with other
     values at this job number is another job). A process still writing the run dir is refused by its lock."""
-    last = Path(run_dir) / "checkpoints" / "last.ckpt"
+    last = last_checkpoint(run_dir)
     record = read_record(run_dir)
     if record is None or not last.is_file():
         return None, "no checkpoint from an earlier attempt"
@@ -92,10 +93,10 @@ class RunLifecycle:
 
     def _tidy(self) -> None:
         """Leftovers of earlier processes in this run dir (safe: this process holds its lock)."""
-        for folder in (self.run_dir, self.run_dir / "checkpoints", self.run_dir / "phase1",
-                       self.run_dir / "phase1" / "checkpoints"):
+        for folder in (self.run_dir, checkpoints_dir(self.run_dir), self.run_dir / "phase1",
+                       checkpoints_dir(self.run_dir / "phase1")):
             remove_partial_writes(folder)
-        ckpts = self.run_dir / "checkpoints"
+        ckpts = checkpoints_dir(self.run_dir)
         if not self.ckpt_path and ckpts.is_dir() and any(ckpts.iterdir()):
             shutil.rmtree(self.run_dir / PREVIOUS, ignore_errors=True)
             ckpts.rename(self.run_dir / PREVIOUS)

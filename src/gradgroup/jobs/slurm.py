@@ -30,6 +30,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+from ..common.run_files import last_checkpoint
 from .signals import Stopped
 
 REQUEUE_SIGNAL = signal.SIGUSR1
@@ -80,7 +81,7 @@ def record_fields() -> dict:
 def requeued_checkpoint(run_dir: Path, resumable: bool = True) -> str | None:
     """The checkpoint a requeued job resumes from: its run dir's last.ckpt, if SLURM restarted it and one
     exists (`resumable` is False for procedures that cannot resume mid-run: they restart, same numbers)."""
-    last = Path(run_dir) / "checkpoints" / "last.ckpt"
+    last = last_checkpoint(run_dir)
     return str(last) if in_job() and restarts() > 0 and resumable and last.is_file() else None
 
 

@@ -20,6 +20,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.plugins.environments import SLURMEnvironment
 
+from ..common.run_files import LAST, checkpoints_dir, last_checkpoint
 from ..common.scores import class_iou_record, mean_iou
 from ..data.cityscapes import unwrap_loader_error
 from ..errors import DataError
@@ -51,11 +52,11 @@ class Fitter:
                                   class_weights=self.class_weights, encoder_only=encoder_only, **(optim or {}))
         # best.ckpt when val mIoU improves; last.ckpt after every epoch (ModelCheckpoint's own save_last only
         # copies a checkpoint it saves anyway, i.e. when the best improves: a kill would lose epochs).
-        ckpt_dir = str(run_dir / "checkpoints")
+        ckpt_dir = str(checkpoints_dir(run_dir))
         # No version counter: a rerun overwrites best.ckpt rather than writing best-v1.ckpt beside a stale one.
         callbacks = [ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/miou", mode="max",
                                      enable_version_counter=False),
-                     ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
+                     ModelCheckpoint(dirpath=ckpt_dir, filename=LAST, monitor=None, save_top_k=1,
                                      every_n_epochs=1, enable_version_counter=False)]
         callbacks += [copy.deepcopy(cb) for cb in self.callbacks]  # fresh state for every fit
         callbacks += [RngState(), *self.run_callbacks]
@@ -76,7 +77,7 @@ class Fitter:
         except DataError as err:
             # A file that passed validation but fails now (changed on disk): one message naming it, not a
             # DataLoader worker traceback; ModelCheckpoint's last.ckpt of the last finished epoch stays.
-            last = run_dir / "checkpoints" / "last.ckpt"
+            last = last_checkpoint(run_dir)
             resume = (f"; fix or remove it, then resume with ckpt_path={last}" if last.is_file()
                       else "; fix or remove it and run again")
             raise DataError(unwrap_loader_error(err) + resume) from None
@@ -84,7 +85,7 @@ class Fitter:
         # state explicitly so last.ckpt always holds the end of training (for gradual runs: alpha = 0).
         # weights_only=False said outright: the full state (optimiser, loops, callbacks) that resume needs;
         # left unset, Lightning logs "`weights_only` was not set" once per job.
-        trainer.save_checkpoint(str(run_dir / "checkpoints" / "last.ckpt"), weights_only=False)
+        trainer.save_checkpoint(str(last_checkpoint(run_dir)), weights_only=False)
         return module, trainer
 
     @staticmethod
@@ -93,7 +94,7 @@ class Fitter:
 
         `last` is the module as training left it (also saved as checkpoints/last.ckpt by `fit`)."""
         if which == "last":
-            return str(Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt")
+            return str(last_checkpoint(trainer.default_root_dir))
         path = trainer.checkpoint_callback.best_model_path
         if path:
             blob = load_weights_file(path, "eval.checkpoint=best", "the best checkpoint this run wrote")

@@ -27,6 +27,7 @@ from ..grouping.convert import convert_to_grouped
 from ..models import ModelSpec
 from ..models.weights_file import load_weights_file, network_state
 from ..common.atomic import atomic_write_text
+from ..common.run_files import converted_checkpoint, last_checkpoint
 from .checkpoints import atomic_torch_save
 from ..jobs.ranks import is_rank_zero
 from .fitter import Fitter, convert_checked, test_and_summarise
@@ -49,7 +50,7 @@ class StandardProcedure:
 def convert_for_deployment(module, fitter: Fitter, run_dir: Path, spec: ModelSpec) -> dict:
     """Convert the trained model in place of the masked one; save a checkpoint without masked classes."""
     module.model, diff = convert_checked(module.model, fitter.datamodule)
-    path = run_dir / "checkpoints" / "converted.pt"
+    path = converted_checkpoint(run_dir)
     if is_rank_zero():  # under DDP every rank converts the same weights; one writes them
         atomic_torch_save({"model_kwargs": spec.deployable().kwargs(), "state_dict": module.model.state_dict()}, path)
     return {"conversion_max_abs_diff": diff, "converted_checkpoint": str(path)}
@@ -98,7 +99,7 @@ class TwoPhaseProcedure:
         fitter.load_weights(module, trainer, "last")
         summary = {"phase": 1, **test_and_summarise(module, trainer, fitter.datamodule),
                    "epochs": trainer.current_epoch, "label_scale": "1/8",
-                   "checkpoint": str(p1_dir / "checkpoints" / "last.ckpt")}
+                   "checkpoint": str(last_checkpoint(p1_dir))}
         encoder_model = module.model
         if spec.has_gradual:
             encoder_model, summary["conversion_max_abs_diff"] = convert_checked(encoder_model, fitter.datamodule)

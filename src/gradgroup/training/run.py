@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..config.build import build
 from ..common.wandb_names import RECORDED, run_id, run_name, sweep_group
+from ..common.run_files import converted_checkpoint, last_checkpoint
 from ..config.checks import check_gradual_grouping, check_run_settings, check_wandb_settings
 from ..config.runtime import job_overrides, multirun_runtime, sweep_dir, varying_keys
 from ..data.class_weights import loss_class_weights
@@ -87,7 +88,7 @@ def train(cfg: DictConfig, run_dir: str | Path, continue_from: str | None = None
         console.say(end_line(record, err, run_dir, log))
         raise
     finally:
-        finish_wandb(record, [run_dir / "checkpoints" / "converted.pt"] if cfg.logger.wandb.log_model else [])
+        finish_wandb(record, [converted_checkpoint(run_dir)] if cfg.logger.wandb.log_model else [])
     console.say(result_line(record, run_dir / "metrics.json"))
     return record
 
@@ -123,7 +124,7 @@ def _run(cfg: DictConfig, run_dir: Path, console: JobConsole, life: RunLifecycle
         "gmacs": complexity["gmacs"],
         "epochs": trainer.current_epoch,
         "checkpoints": {"best": trainer.checkpoint_callback.best_model_path,
-                        "last": str(run_dir / "checkpoints" / "last.ckpt")},
+                        "last": str(last_checkpoint(run_dir))},
         **extra,
     }
 
