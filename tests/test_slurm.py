@@ -11,7 +11,8 @@ mid-training resuming bit-exactly (same csv history and test numbers as a run ne
 stopped at its time limit recorded as failed for that reason, an external `scontrol requeue` of a running
 job ending in one ok record that resumed bit-exactly, a DDP job whose ranks come from srun (one rank per
 node on two nodes) writing one record with the mIoU of a single-process evaluation, a job that outlives
-its killed launcher, and a job killed without a result ending the sweep's wait, naming the job and state.
+its killed launcher, a resumed sweep leaving a job SLURM still runs to it, and a job killed without a result
+ending the sweep's wait, naming the job and state.
 """
 import csv
 import json
@@ -247,6 +248,32 @@ def test_job_outlives_its_killed_launcher(jobcomp, data_cache, tmp_path):
     assert completions(jobcomp, job, "COMPLETED") == ["COMPLETED"]
     (rec,) = records(sweep)
     assert rec["status"] == "ok" and rec["slurm_job_id"] == job, rec
+
+
+def test_a_resumed_sweep_leaves_a_job_slurm_still_runs_to_it(jobcomp, data_cache, tmp_path):
+    """The launcher is killed while its job trains and the sweep is resumed at once (`RESUME=`): SLURM
+    starts the resumed sweep's job too (on the other node where there are two), which finds the first
+    job holding the run dir's lock and skips itself naming its pid and node; the resumed sweep ends
+    `1 still running`, exit 1, and the first job trains on untouched."""
+    sweep = tmp_path / "sweep"
+    args = ["experiment=table3/d", "trainer.max_epochs=100000"]
+    proc = _sweep(data_cache, tmp_path, sweep, args)
+    job = _training(sweep, proc)
+    proc.kill()
+    proc.communicate()
+    try:
+        again = _sweep(data_cache, tmp_path, sweep, [*args, "hydra.callbacks.sweep.resume=true"])
+        out, _ = again.communicate(timeout=900)
+        (rec,) = records(sweep)
+        assert again.returncode == 1 and "Traceback" not in out, out[-3000:]
+        assert re.search(rf"skip 0_\S+: still running in another process: pid {rec['pid']} on {rec['host']}", out), \
+            out[-3000:]
+        assert "0 ok, 0 failed, 1 still running" in out and "in use by another run" not in out, out[-3000:]
+        assert rec["status"] == "running" and rec["slurm_job_id"] == job, rec
+        assert subprocess.run(["squeue", "-h", "-j", job.partition("_")[0], "-o", "%T"], capture_output=True,
+                              text=True).stdout.split() == ["RUNNING"]
+    finally:
+        subprocess.run(["scancel", job.partition("_")[0]])
 
 
 def test_job_killed_without_a_result_is_recorded_and_the_sweep_waits_for_the_rest(jobcomp, data_cache, tmp_path):

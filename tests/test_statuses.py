@@ -160,6 +160,31 @@ def test_sweep_exit_status_resume_and_fail_fast(data_cache, tmp_path):
     assert statuses == ["failed"], (statuses, fast.stdout[-2000:], fast.stderr[-2000:])
 
 
+def test_a_resumed_sweep_skips_a_job_an_earlier_launch_still_runs(data_cache, tmp_path):
+    """`make table3 RESUME=<dir>` while SLURM still runs a job of the first launch: that job is left to
+    finish (skip, naming who holds its lock), its record untouched, not failed on the lock; the sweep
+    exits 1 because the job has not finished ok yet."""
+    from gradgroup.jobs.lifecycle import lock_run_dir
+
+    sweep = tmp_path / "sweep"
+    args = ["gradgroup.cli.train", "-m", "preset=smoke", "experiment=table3/dg4", "model.encoder.groups=3",
+            f"hydra.sweep.dir={sweep}"]
+    first = run_cli(args, data_cache, tmp_path, check=False)  # groups=3 fails at once, leaving a record
+    (run_dir,) = [p.parent for p in sweep.rglob("metrics.json")]
+    assert first.returncode == 1 and record(run_dir)["status"] == "failed", first.stdout[-2000:]
+    write_record(run_dir, {**record(run_dir), "status": "running", "pid": os.getpid(), "host": "node7"})
+    lock = lock_run_dir(run_dir)  # as the earlier launch's job, still training, holds it
+    try:
+        resumed = run_cli([*args, "hydra.callbacks.sweep.resume=true"], data_cache, tmp_path, check=False)
+    finally:
+        lock.release()
+    out = resumed.stdout
+    assert f"skip {run_dir.name}: still running in another process: pid {os.getpid()} on node7" in out, \
+        (out[-2000:], resumed.stderr[-2000:])
+    assert resumed.returncode == 1 and "in use by another run" not in out + resumed.stderr, out[-2000:]
+    assert record(run_dir)["status"] == "running" and record(run_dir)["pid"] == os.getpid()
+
+
 def test_a_stop_keeps_its_reason_whichever_exception_ends_the_run():
     """The launcher watch stops a job with a reason (training/signals.stop_self); Lightning's SIGTERM
     handler runs beside ours and its loop may raise SIGTERMException instead of our Stopped. Under load

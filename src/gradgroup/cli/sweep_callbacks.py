@@ -86,8 +86,9 @@ class SweepGuard(Callback):
             print(f"{len(bad)} of {len(runs)} jobs did not finish ok (exit status 1; "
                   "hydra.callbacks.sweep.allow_failed=true to exit 0):", flush=True)
             for r in bad:
-                print(f"  {Path(r['_path']).parent}: {r.get('status')}: "
-                      f"{str(r.get('error') or '').strip().splitlines()[0] if r.get('error') else ''}", flush=True)
+                error = str(r.get("error") or "").strip()
+                why = f": {error.splitlines()[0]}" if error else ""
+                print(f"  {Path(r['_path']).parent}: {r.get('status')}{why}", flush=True)
 
 
 def check_signal_lead(launcher) -> None:

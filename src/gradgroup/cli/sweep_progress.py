@@ -24,7 +24,7 @@ from ..common.duration import duration
 from ..errors import GradgroupError
 from ..results.records import load_runs
 from ..results.sweep_jobs import count_jobs, finished_in_launch, in_scope
-from ..common.records import is_ok
+from ..common.records import Status, is_ok
 
 def parallel_jobs(config: DictConfig) -> int:
     """Jobs running at once: joblib's n_jobs, submitit's array_parallelism, else 1."""
@@ -77,11 +77,16 @@ class SweepProgress(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         runs = self._runs()
-        failed = [r for r in runs if not is_ok(r)]
-        print(f"sweep done in {duration(time.time() - self.start)}: {len(runs) - len(failed)} ok, "
-              f"{len(failed)} failed -> {self.sweep_dir}", flush=True)
+        running = [r for r in runs if r.get("status") == Status.RUNNING]  # left to an earlier launch's job
+        failed = [r for r in runs if not is_ok(r) and r not in running]
+        on = f", {len(running)} still running" if running else ""
+        print(f"sweep done in {duration(time.time() - self.start)}: {len(runs) - len(failed) - len(running)} ok, "
+              f"{len(failed)} failed{on} -> {self.sweep_dir}", flush=True)
         for r in failed:
             print(f"  failed: {Path(r['_path']).parent} ({r.get('error') or r.get('status')})", flush=True)
+        for r in running:
+            print(f"  still running: {Path(r['_path']).parent} (pid {r.get('pid', '?')} on {r.get('host', '?')}; "
+                  "resume again once it ends)", flush=True)
         print(f"table: gradgroup-table {self.sweep_dir}", flush=True)
         if any(self.sweep_dir.rglob("offline-run-*")):
             print(f"wandb: offline runs under the sweep dir; upload them (after `wandb login`) with "

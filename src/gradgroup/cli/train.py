@@ -49,7 +49,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     # Lazy: torch and Lightning load only once a run really starts (`--help` and config errors stay fast).
     from ..jobs import slurm  # (same reason: training/ imports torch)
     from ..jobs.launcher_watch import stop_with_launcher
-    from ..jobs.lifecycle import unfinished_checkpoint
+    from ..jobs.lifecycle import still_running, unfinished_checkpoint
     from ..training.run import resumes_mid_run, train
     from ..training.wandb_media import remove_wandb_temp_dirs
 
@@ -62,6 +62,10 @@ def _hydra_main(cfg: DictConfig) -> float | None:
         if done and is_ok(done):
             print(f"skip {run_dir.name}: already ok (mIoU {done.get('miou')}) in a resumed sweep", flush=True)
             return done.get("miou")
+        busy = still_running(run_dir) if done else None
+        if busy:
+            print(f"skip {run_dir.name}: {busy}", flush=True)
+            return None
         if done and not cfg.ckpt_path and resumes_mid_run(cfg):
             continue_from, why = unfinished_checkpoint(run_dir, job_overrides())
             print(f"{run_dir.name}: {why}", flush=True)

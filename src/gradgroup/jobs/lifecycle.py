@@ -17,7 +17,9 @@ an earlier process left is tidied under the lock: temp files of writes a kill in
 
 `unfinished_checkpoint` says where a resumed sweep continues a job that an earlier launch cut off (killed,
 stopped, requeued and never rerun): from its last.ckpt, by exact resume (training/resume.py), so a study
-or table resumed in a later session loses at most the epoch in progress, not the whole job.
+or table resumed in a later session loses at most the epoch in progress, not the whole job;
+`still_running` says when a job of an earlier launch still holds the lock (SLURM runs it on), so the
+resumed sweep skips it instead of failing on the lock.
 """
 from __future__ import annotations
 
@@ -44,6 +46,13 @@ LOCK = ".run.lock"  # held by the one process writing a run dir (released by the
 PREVIOUS = "checkpoints.previous"  # an earlier attempt's checkpoints, kept when a run starts afresh in its dir
 
 
+def _holder(run_dir: Path) -> str:
+    """Who holds a run dir's lock, as its record says (the holder wrote it when it took the lock)."""
+    holder = read_record(run_dir) or {}
+    return (f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} holds its lock (its metrics.json says "
+            f"{holder.get('status', 'nothing yet')})")
+
+
 def lock_run_dir(run_dir: Path) -> FileLock:
     """The run dir's lock, taken now, or a GradgroupError naming the process that holds it."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -51,13 +60,21 @@ def lock_run_dir(run_dir: Path) -> FileLock:
     try:
         lock.acquire()
     except Timeout:
-        holder = read_record(run_dir) or {}
-        pid = holder.get("pid", "?")
-        raise GradgroupError(f"run dir {run_dir} is in use by another run: pid {pid} on {holder.get('host', '?')} "
-                             f"holds its lock (its metrics.json says {holder.get('status', 'nothing yet')}). One "
-                             f"process writes a run dir at a time: wait for it to end, or stop it (kill {pid}), "
+        pid = (read_record(run_dir) or {}).get("pid", "?")
+        raise GradgroupError(f"run dir {run_dir} is in use by another run: {_holder(run_dir)}. One process "
+                             f"writes a run dir at a time: wait for it to end, or stop it (kill {pid}), "
                              "then run again.") from None
     return lock
+
+
+def still_running(run_dir: Path) -> str | None:
+    """Why a resumed sweep leaves this job alone, or None: another process (a job of an earlier launch
+    that SLURM or a second sweep still runs) holds the run dir's lock. Its record will say how it ended."""
+    try:
+        lock_run_dir(Path(run_dir)).release()
+    except GradgroupError:
+        return f"still running in another process: {_holder(Path(run_dir))}; this launch leaves it to finish"
+    return None
 
 
 def unfinished_checkpoint(run_dir: Path, overrides: list[str]) -> tuple[str | None, str]:
