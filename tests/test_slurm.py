@@ -61,21 +61,26 @@ def _has(cmd):
     return any((Path(d) / cmd).is_file() for d in os.environ.get("PATH", "").split(os.pathsep))
 
 
-def completions(log: Path, slurm_job_id: str, last: str | None = None) -> list[str]:
-    """The JobState of every completion SLURM logged for a job ("<array>_<task>" or "<job>"), in order;
-    with `last`, waits up to 60 s for an entry in that state (SLURM logs a job once its processes are gone,
-    just after the sweep read the job's result)."""
+def completed(log: Path, slurm_job_id: str, last: str | None = None) -> list[dict]:
+    """Every completion SLURM logged for a job ("<array>_<task>" or "<job>"), in order, as its key=value
+    fields (JobState, NodeList, ...); with `last`, waits up to 60 s for an entry in that state (SLURM logs
+    a job once its processes are gone, just after the sweep read the job's result)."""
     array, _, task = slurm_job_id.partition("_")
     deadline = time.time() + 60
     while True:
-        states = []
+        found = []
         for line in log.read_text().splitlines() if log.is_file() else []:
             f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
             if (f.get("ArrayJobId"), f.get("ArrayTaskId")) == (array, task) or (not task and f.get("JobId") == array):
-                states.append(f["JobState"])
-        if last is None or last in states or time.time() > deadline:
-            return states
+                found.append(f)
+        if last is None or last in [f["JobState"] for f in found] or time.time() > deadline:
+            return found
         time.sleep(1)
+
+
+def completions(log: Path, slurm_job_id: str, last: str | None = None) -> list[str]:
+    """The JobState of every completion SLURM logged for a job, in order (`completed`)."""
+    return [f["JobState"] for f in completed(log, slurm_job_id, last)]
 
 
 def records(sweep: Path) -> list[dict]:
@@ -250,11 +255,11 @@ def test_job_outlives_its_killed_launcher(jobcomp, data_cache, tmp_path):
     assert rec["status"] == "ok" and rec["slurm_job_id"] == job, rec
 
 
-def test_a_resumed_sweep_leaves_a_job_slurm_still_runs_to_it(jobcomp, data_cache, tmp_path):
+def test_a_resumed_sweep_leaves_a_job_slurm_still_runs_to_it(jobcomp, nodes, data_cache, tmp_path):
     """The launcher is killed while its job trains and the sweep is resumed at once (`RESUME=`): SLURM
-    starts the resumed sweep's job too (on the other node where there are two), which finds the first
-    job holding the run dir's lock and skips itself naming its pid and node; the resumed sweep ends
-    `1 still running`, exit 1, and the first job trains on untouched."""
+    starts the resumed sweep's job too (on the other node where there are two: 1 CPU each, one busy),
+    which finds the first job holding the run dir's lock and skips itself naming its pid and node (in its
+    SLURM log); the resumed sweep ends `1 still running`, exit 1, and the first job trains on untouched."""
     sweep = tmp_path / "sweep"
     args = ["experiment=table3/d", "trainer.max_epochs=100000"]
     proc = _sweep(data_cache, tmp_path, sweep, args)
@@ -266,9 +271,14 @@ def test_a_resumed_sweep_leaves_a_job_slurm_still_runs_to_it(jobcomp, data_cache
         out, _ = again.communicate(timeout=900)
         (rec,) = records(sweep)
         assert again.returncode == 1 and "Traceback" not in out, out[-3000:]
-        assert re.search(rf"skip 0_\S+: still running in another process: pid {rec['pid']} on {rec['host']}", out), \
-            out[-3000:]
-        assert "0 ok, 0 failed, 1 still running" in out and "in use by another run" not in out, out[-3000:]
+        assert "0 ok, 0 failed, 1 still running" in out, out[-3000:]
+        (log,) = [p for p in (sweep / ".submitit").rglob("*_log.out") if p.parent.name != job]  # the resumed job's
+        text = log.read_text() + log.with_name(log.name.replace("_log.out", "_log.err")).read_text()
+        assert re.search(rf"skip 0_\S+: still running in another process: pid {rec['pid']} on {rec['host']}", text), \
+            text[-3000:]
+        assert "in use by another run" not in text, text[-3000:]
+        if nodes >= 2:  # the lock held on one node was seen from the other
+            assert completed(jobcomp, log.parent.name, "COMPLETED")[-1]["NodeList"] != rec["host"]
         assert rec["status"] == "running" and rec["slurm_job_id"] == job, rec
         assert subprocess.run(["squeue", "-h", "-j", job.partition("_")[0], "-o", "%T"], capture_output=True,
                               text=True).stdout.split() == ["RUNNING"]
