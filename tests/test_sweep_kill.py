@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from gradgroup.errors import GradgroupError
-from gradgroup.jobs.lifecycle import lock_run_dir
+from gradgroup.jobs.lifecycle import lock_run_dir, still_running
 from gradgroup.jobs.record import write_record
 
 EPOCHS = 5
@@ -103,7 +103,10 @@ def test_a_second_writer_into_a_run_dir_in_use_is_refused(tmp_path):
         write_record(tmp_path, {"status": "running", "pid": holder.pid, "host": "here"})
         with pytest.raises(GradgroupError, match=f"in use by another run: pid {holder.pid}.*kill {holder.pid}"):
             lock_run_dir(tmp_path)
+        assert still_running(tmp_path) == (f"still running in another process: pid {holder.pid} on here holds its "
+                                           "lock (its metrics.json says running); this launch leaves it to finish")
     finally:
         holder.kill()
         holder.wait()
+    assert still_running(tmp_path) is None  # a resumed sweep runs it: the holder is gone
     lock_run_dir(tmp_path).release()  # free once its holder is gone, even killed

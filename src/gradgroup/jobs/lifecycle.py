@@ -46,11 +46,13 @@ LOCK = ".run.lock"  # held by the one process writing a run dir (released by the
 PREVIOUS = "checkpoints.previous"  # an earlier attempt's checkpoints, kept when a run starts afresh in its dir
 
 
-def _holder(run_dir: Path) -> str:
-    """Who holds a run dir's lock, as its record says (the holder wrote it when it took the lock)."""
+def _holder(run_dir: Path) -> tuple[object, str]:
+    """Who holds a run dir's lock, as its record says (the holder wrote it when it took the lock): its pid,
+    and a phrase naming it."""
     holder = read_record(run_dir) or {}
-    return (f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} holds its lock (its metrics.json says "
-            f"{holder.get('status', 'nothing yet')})")
+    pid = holder.get("pid", "?")
+    return pid, (f"pid {pid} on {holder.get('host', '?')} holds its lock (its metrics.json says "
+                 f"{holder.get('status', 'nothing yet')})")
 
 
 def lock_run_dir(run_dir: Path) -> FileLock:
@@ -60,8 +62,8 @@ def lock_run_dir(run_dir: Path) -> FileLock:
     try:
         lock.acquire()
     except Timeout:
-        pid = (read_record(run_dir) or {}).get("pid", "?")
-        raise GradgroupError(f"run dir {run_dir} is in use by another run: {_holder(run_dir)}. One process "
+        pid, who = _holder(run_dir)
+        raise GradgroupError(f"run dir {run_dir} is in use by another run: {who}. One process "
                              f"writes a run dir at a time: wait for it to end, or stop it (kill {pid}), "
                              "then run again.") from None
     return lock
@@ -73,7 +75,7 @@ def still_running(run_dir: Path) -> str | None:
     try:
         lock_run_dir(Path(run_dir)).release()
     except GradgroupError:
-        return f"still running in another process: {_holder(Path(run_dir))}; this launch leaves it to finish"
+        return f"still running in another process: {_holder(Path(run_dir))[1]}; this launch leaves it to finish"
     return None
 
 
