@@ -14,8 +14,6 @@
 """
 from __future__ import annotations
 
-import os
-
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
