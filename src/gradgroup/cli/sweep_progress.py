@@ -78,7 +78,7 @@ class SweepProgress(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         runs = self._runs()
         running = [r for r in runs if r.get("status") == Status.RUNNING]  # left to an earlier launch's job
-        failed = [r for r in runs if not is_ok(r) and r not in running]
+        failed = [r for r in runs if not is_ok(r) and r.get("status") != Status.RUNNING]
         on = f", {len(running)} still running" if running else ""
         print(f"sweep done in {duration(time.time() - self.start)}: {len(runs) - len(failed) - len(running)} ok, "
               f"{len(failed)} failed{on} -> {self.sweep_dir}", flush=True)
